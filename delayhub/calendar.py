@@ -1,0 +1,77 @@
+"""The one Thai government working-day calendar.
+
+Saturdays and Sundays are off; so are Thai public and government holidays from the
+``holidays`` package (Buddhist holidays and substitution days included) and the Cabinet's
+special days off listed in ``data/calendar/thai_government.yaml``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from pathlib import Path
+
+import holidays
+import numpy as np
+import yaml
+
+from .config import project_root
+from .errors import ConfigError
+
+_YEARS = range(2015, 2036)
+
+
+class ThaiCalendar:
+    def __init__(self, days_off: dict[dt.date, str], version: str) -> None:
+        self.days_off = days_off
+        self.version = version
+        self._busdays = np.busdaycalendar(
+            weekmask="1111100", holidays=np.array(sorted(days_off), dtype="datetime64[D]")
+        )
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> ThaiCalendar:
+        path = path or project_root() / "data" / "calendar" / "thai_government.yaml"
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(str(path), "", f"cannot read calendar file: {exc}") from exc
+        days: dict[dt.date, str] = dict(
+            holidays.Thailand(years=_YEARS, categories=("public", "government"), language="th")
+        )
+        for i, item in enumerate(data.get("special_days_off") or []):
+            try:
+                days[dt.date.fromisoformat(str(item["date"]))] = str(item.get("name", ""))
+            except (KeyError, ValueError) as exc:
+                raise ConfigError(str(path), f"special_days_off[{i}]", f"bad entry: {exc}") from exc
+        for item in data.get("not_days_off") or []:
+            days.pop(dt.date.fromisoformat(str(item["date"] if isinstance(item, dict) else item)), None)
+        package = f"holidays-{holidays.__version__}"
+        return cls(days, f"{data.get('version', 'unversioned')}+{package}")
+
+    def is_working_day(self, day: dt.date) -> bool:
+        return bool(np.is_busday(np.datetime64(day, "D"), busdaycal=self._busdays))
+
+    def add_working_days(self, start: dt.date, n: int) -> dt.date:
+        """The date n working days after ``start``, not counting ``start`` itself (CCC s.193/3).
+
+        A start on a day off counts from the working day before it, so documents completed on
+        a Saturday with one working day are due on Monday.
+        """
+        out = np.busday_offset(np.datetime64(start, "D"), n, roll="backward", busdaycal=self._busdays)
+        return out.astype(dt.date)
+
+    def next_working_day(self, day: dt.date) -> dt.date:
+        """``day`` itself when it is a working day, else the first working day after it."""
+        out = np.busday_offset(np.datetime64(day, "D"), 0, roll="forward", busdaycal=self._busdays)
+        return out.astype(dt.date)
+
+    def working_days_between(self, start: dt.date, end: dt.date) -> int:
+        """Working days in the half-open range [start, end)."""
+        return int(np.busday_count(np.datetime64(start, "D"), np.datetime64(end, "D"),
+                                   busdaycal=self._busdays))
+
+
+@lru_cache(maxsize=1)
+def default_calendar() -> ThaiCalendar:
+    return ThaiCalendar.load()

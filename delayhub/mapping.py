@@ -1,0 +1,98 @@
+"""Connector mappings: one YAML file per agency connector in ``mappings/``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .config import mappings_dir
+from .errors import ConfigError
+from .schemas import error_path, explain, iter_errors
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    path: str | None
+    transform: str = "text"
+    map: dict[str, str | None] | None = None
+    default: Any = None
+
+
+@dataclass(frozen=True)
+class Mapping:
+    id: str
+    title: str
+    agency: dict[str, str]
+    schedule: str
+    tags: tuple[str, ...]
+    source: dict[str, Any]
+    id_path: str
+    fields: dict[str, FieldSpec]
+    statuses: dict[str, str]
+    delay_reasons: dict[str, Any]
+    file: Path
+    text: str
+
+    @property
+    def dag_id(self) -> str:
+        return f"ingest_{self.id.replace('-', '_')}"
+
+    def default_delay_reason(self, process_code: str | None) -> str | None:
+        by_process = self.delay_reasons.get("by_process") or {}
+        return by_process.get(process_code or "") or self.delay_reasons.get("default")
+
+
+def load_mapping(path: Path) -> Mapping:
+    """Read and check one mappings file; errors name the file and the dotted field path."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(_shown(path), "", f"not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(_shown(path), "", "must be a YAML mapping of keys to values")
+    errors = iter_errors("connector", data)
+    if errors:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        raise ConfigError(_shown(path), error_path(first), explain(first) + more)
+    if path.stem != data["id"]:
+        raise ConfigError(_shown(path), "id", f"'{data['id']}' must match the file name '{path.stem}'")
+    fields = {}
+    for name, spec in data["fields"].items():
+        if isinstance(spec, str):
+            spec = {"path": spec}
+        fields[name] = FieldSpec(spec.get("path"), spec.get("transform", "text"), spec.get("map"),
+                                 spec.get("default"))
+    return Mapping(
+        id=data["id"], title=data["title"], agency=data["agency"],
+        schedule=data.get("schedule", "@hourly"), tags=tuple(data.get("tags", [])),
+        source=data["source"], id_path=data["record"]["id_path"], fields=fields,
+        statuses=data["statuses"], delay_reasons=data.get("delay_reasons", {}), file=path, text=text,
+    )
+
+
+def mapping_files(folder: Path | None = None) -> list[Path]:
+    """Mapping files in a stable order, so DAGs are generated the same way every parse."""
+    return sorted((folder or mappings_dir()).glob("*.yaml"))
+
+
+def load_all(folder: Path | None = None) -> tuple[list[Mapping], list[ConfigError]]:
+    """Every valid mapping, and the errors of the broken ones: one bad file blocks no other."""
+    good, bad = [], []
+    for path in mapping_files(folder):
+        try:
+            good.append(load_mapping(path))
+        except ConfigError as exc:
+            bad.append(exc)
+    return good, bad
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

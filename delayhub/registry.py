@@ -1,0 +1,115 @@
+"""Agencies (ministry → department → division) and citizen manuals, loaded from files.
+
+``data/registry/agencies.json`` holds the agency tree, ``data/registry/manuals.csv`` the
+manuals: which division owns each, its process and its processing time in working or
+calendar days.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import registry_dir
+from .errors import ConfigError
+
+DAY_UNITS = ("working", "calendar")
+
+
+@dataclass(frozen=True)
+class Agency:
+    """One node of the tree; ``level`` is ministry, department or division."""
+
+    code: str
+    name: str
+    level: str
+    parent: str | None = None
+    address: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class Manual:
+    manual_id: str
+    division: str
+    process_code: str
+    process_name: str
+    processing_days: int
+    day_unit: str
+
+
+@dataclass
+class Registry:
+    agencies: dict[str, Agency]
+    manuals: dict[str, Manual]
+    version: str = ""
+
+    def department_of(self, code: str) -> Agency:
+        agency = self.agencies[code]
+        while agency.level == "division" and agency.parent:
+            agency = self.agencies[agency.parent]
+        return agency
+
+    def ministry_of(self, code: str) -> Agency:
+        agency = self.agencies[code]
+        while agency.level != "ministry" and agency.parent:
+            agency = self.agencies[agency.parent]
+        return agency
+
+    @classmethod
+    def load(cls, folder: Path | None = None) -> Registry:
+        folder = folder or registry_dir()
+        agencies = _load_agencies(folder / "agencies.json")
+        manuals = _load_manuals(folder / "manuals.csv", agencies)
+        version = json.loads((folder / "agencies.json").read_text(encoding="utf-8")).get("version", "")
+        return cls(agencies, manuals, version)
+
+
+def _load_agencies(path: Path) -> dict[str, Agency]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(str(path), "", f"cannot read agency registry: {exc}") from exc
+    out: dict[str, Agency] = {}
+
+    def add(agency: Agency, where: str) -> None:
+        if agency.code in out:
+            raise ConfigError(str(path), where, f"agency code '{agency.code}' appears twice")
+        out[agency.code] = agency
+
+    for i, m in enumerate(data.get("ministries", [])):
+        add(Agency(m["code"], m["name"], "ministry"), f"ministries[{i}]")
+        for j, d in enumerate(m.get("departments", [])):
+            where = f"ministries[{i}].departments[{j}]"
+            add(Agency(d["code"], d["name"], "department", m["code"], d.get("address", ""),
+                       d.get("phone", "")), where)
+            for k, v in enumerate(d.get("divisions", [])):
+                add(Agency(v["code"], v["name"], "division", d["code"], d.get("address", ""),
+                           d.get("phone", "")), f"{where}.divisions[{k}]")
+    return out
+
+
+def _load_manuals(path: Path, agencies: dict[str, Agency]) -> dict[str, Manual]:
+    out: dict[str, Manual] = {}
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as exc:
+        raise ConfigError(str(path), "", f"cannot read manuals: {exc}") from exc
+    for line, row in enumerate(rows, start=2):
+        where = f"line {line}"
+        if row["division"] not in agencies:
+            raise ConfigError(str(path), where, f"division '{row['division']}' is not in agencies.json")
+        if row["day_unit"] not in DAY_UNITS:
+            raise ConfigError(str(path), where,
+                              f"day_unit '{row['day_unit']}' must be one of {', '.join(DAY_UNITS)}")
+        try:
+            days = int(row["processing_days"])
+        except ValueError:
+            raise ConfigError(str(path), where,
+                              f"processing_days '{row['processing_days']}' is not a whole number") from None
+        out[row["manual_id"]] = Manual(row["manual_id"], row["division"], row["process_code"],
+                                       row["process_name"], days, row["day_unit"])
+    return out

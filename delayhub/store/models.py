@@ -1,0 +1,179 @@
+"""Tables of the hub store. Every change here comes with an Alembic migration."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no zone, so store naive UTC there)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the hub store; use an aware UTC datetime")
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Agency(Base):
+    __tablename__ = "agencies"
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(12))  # ministry | department | division
+    parent: Mapped[str | None] = mapped_column(String(40))
+    address: Mapped[str] = mapped_column(Text, default="")
+    phone: Mapped[str] = mapped_column(String(60), default="")
+
+
+class Manual(Base):
+    __tablename__ = "manuals"
+    manual_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    division: Mapped[str] = mapped_column(String(40))
+    process_code: Mapped[str] = mapped_column(String(40))
+    process_name: Mapped[str] = mapped_column(String(300))
+    processing_days: Mapped[int] = mapped_column(Integer)
+    day_unit: Mapped[str] = mapped_column(String(10))  # working | calendar
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class Request(Base):
+    __tablename__ = "requests"
+    __table_args__ = (
+        UniqueConstraint("agency", "request_no", name="uq_requests_agency_request_no"),
+        Index("ix_requests_status_due", "status", "due_on"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agency: Mapped[str] = mapped_column(String(40))  # department code: request_no is unique within it
+    request_no: Mapped[str] = mapped_column(String(80))
+    ministry: Mapped[str] = mapped_column(String(40))
+    department: Mapped[str] = mapped_column(String(40))
+    division: Mapped[str | None] = mapped_column(String(40))
+    process_code: Mapped[str] = mapped_column(String(40))
+    manual_id: Mapped[str] = mapped_column(String(40))
+    submitted_on: Mapped[dt.date] = mapped_column(Date)
+    clock_started_on: Mapped[dt.date | None] = mapped_column(Date)
+    pauses: Mapped[list[Any]] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(String(20))
+    completed_on: Mapped[dt.date | None] = mapped_column(Date)
+    result: Mapped[str | None] = mapped_column(Text)
+    delay_reason: Mapped[str | None] = mapped_column(Text)
+    applicant_name: Mapped[str | None] = mapped_column(String(300))
+    applicant_email: Mapped[str | None] = mapped_column(String(300))
+    applicant_phone: Mapped[str | None] = mapped_column(String(20))
+    applicant_address: Mapped[str | None] = mapped_column(Text)
+    applicant_nid_hash: Mapped[str | None] = mapped_column(String(64))
+    applicant_nid_masked: Mapped[str | None] = mapped_column(String(20))
+    consent: Mapped[bool | None] = mapped_column()
+    source_connector: Mapped[str] = mapped_column(String(80))
+    source_record_id: Mapped[str] = mapped_column(String(120))
+    source_fetched_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    checksum: Mapped[str] = mapped_column(String(64))
+    due_on: Mapped[dt.date | None] = mapped_column(Date)
+    due_basis: Mapped[str | None] = mapped_column(String(120))  # manual days + calendar version
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class RequestEvent(Base):
+    """Every status change and due-date change of a request, kept forever."""
+
+    __tablename__ = "request_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    kind: Mapped[str] = mapped_column(String(20))  # created | status | updated | due
+    from_value: Mapped[str | None] = mapped_column(String(80))
+    to_value: Mapped[str | None] = mapped_column(String(80))
+    source: Mapped[str] = mapped_column(String(80))
+
+
+class Quarantine(Base):
+    __tablename__ = "quarantine"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    connector_id: Mapped[str] = mapped_column(String(80), index=True)
+    source_record_id: Mapped[str | None] = mapped_column(String(120))
+    field: Mapped[str] = mapped_column(String(120))
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[dict[str, Any]] = mapped_column()
+    checksum: Mapped[str] = mapped_column(String(64))
+    job_run_id: Mapped[int | None] = mapped_column(ForeignKey("job_runs.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class Cursor(Base):
+    __tablename__ = "cursors"
+    connector_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class JobRun(Base):
+    """One run of ingest, sweep or dispatch, with what it did: the operator's trail."""
+
+    __tablename__ = "job_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job: Mapped[str] = mapped_column(String(20))  # ingest | sweep | dispatch
+    subject: Mapped[str | None] = mapped_column(String(80))  # connector id for ingest
+    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(12))  # running | success | failed
+    stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Outbox(Base):
+    """One row per notice per channel; the unique key makes "exactly once" a database fact."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("request_id", "kind", "sequence", "channel", name="uq_outbox_notice_channel"),
+        Index("ix_outbox_status_next", "status", "next_attempt_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))  # delay | result
+    sequence: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(12))  # email | sms | opdc
+    idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
+    owed_on: Mapped[dt.date] = mapped_column(Date)
+    late_days: Mapped[int] = mapped_column(Integer, default=0)
+    recipient: Mapped[str] = mapped_column(String(300))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    provider_ref: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class DeliveryAttempt(Base):
+    __tablename__ = "delivery_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    outcome: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str | None] = mapped_column(Text)
