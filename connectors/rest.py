@@ -1,0 +1,148 @@
+"""REST back offices over requests: API key or basic auth, page-number or next-link pages,
+an incremental cursor on the records' last-updated field, retries with backoff on 429/5xx."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urljoin
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from delayhub.errors import ConfigError, SourceAuthError, SourceError, SourceUnavailable
+from delayhub.normalise import get_path
+
+from .base import Page, Secrets
+
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+MAX_PAGES = 100_000  # a paginator that never ends is a bug in the source, not a reason to loop forever
+
+
+class RestConnector:
+    def __init__(self, source: dict[str, Any], secrets: Secrets, session: requests.Session | None = None) -> None:
+        if not secrets.base_url:
+            raise ConfigError(f"connection {source.get('connection_id')!r}", "host",
+                              "has no host: set the back office's address in the Airflow Connection")
+        self.source = source
+        self.base_url = secrets.base_url.rstrip("/") + "/"
+        self.timeout = float(source.get("timeout_seconds", 30))
+        self.session = session or requests.Session()
+        retries = Retry(total=int(source.get("max_retries", 5)), backoff_factor=float(source.get("backoff", 0.5)),
+                        status_forcelist=RETRY_STATUSES, allowed_methods=("GET",),
+                        respect_retry_after_header=True, raise_on_status=False)
+        self.session.mount("http://", HTTPAdapter(max_retries=retries))
+        self.session.mount("https://", HTTPAdapter(max_retries=retries))
+        auth = source.get("auth", {"type": "none"})
+        if auth["type"] == "api_key":
+            if not secrets.password:
+                raise ConfigError(f"connection {source.get('connection_id')!r}", "password",
+                                  "holds no API key (put the key in the Connection's password)")
+            self.session.headers[auth.get("header", "X-API-Key")] = secrets.password
+        elif auth["type"] == "basic":
+            self.session.auth = (secrets.login or "", secrets.password or "")
+        self.session.headers.setdefault("Accept", "application/json")
+
+    # --- protocol -----------------------------------------------------------------------------
+    def check(self) -> tuple[bool, str]:
+        try:
+            body = self._get(self._url(), self._params(None, first=True))
+        except SourceError as exc:
+            return False, str(exc)
+        return True, f"reached {self._url()} and read {len(self._records(body))} record(s) from the first page"
+
+    def discover(self) -> list[str]:
+        body = self._get(self._url(), self._params(None, first=True))
+        paths: set[str] = set()
+        for record in self._records(body)[:20]:
+            paths.update(_paths(record))
+        return sorted(paths)
+
+    def read(self, cursor: str | None) -> Iterator[Page]:
+        incremental = self.source.get("incremental") or {}
+        field = incremental.get("cursor_field")
+        running = cursor if cursor is not None else incremental.get("initial_value")
+        url: str | None = self._url()
+        params: dict[str, Any] | None = self._params(running, first=True)
+        paginator = self.source.get("paginator", {"type": "none"})
+        page_no = int(paginator.get("start_page", 1))
+        for _ in range(MAX_PAGES):
+            body = self._get(url, params)
+            records = self._records(body)
+            if field:
+                # Records without the cursor field are kept; they just do not move the cursor.
+                values = [str(v) for r in records if (v := get_path(r, field)) is not None]
+                if values:
+                    running = max([running, *values]) if running else max(values)
+            yield Page(records, running)
+            if not records:
+                return
+            kind = paginator["type"]
+            if kind == "page_number":
+                total = get_path(body, paginator["total_pages_path"]) if paginator.get("total_pages_path") else None
+                if total is not None and page_no >= int(total):
+                    return
+                page_no += 1
+                params = {**self._params(cursor if cursor is not None else incremental.get("initial_value"),
+                                         first=True), paginator.get("page_param", "page"): page_no}
+            elif kind == "next_link":
+                nxt = get_path(body, paginator["next_path"])
+                if not nxt:
+                    return
+                url, params = urljoin(self.base_url, str(nxt)), None
+            else:
+                return
+        raise SourceError(f"{self._url()}: more than {MAX_PAGES} pages; the paginator does not end")
+
+    # --- helpers ------------------------------------------------------------------------------
+    def _url(self) -> str:
+        return urljoin(self.base_url, self.source["path"].lstrip("/"))
+
+    def _params(self, cursor: str | None, first: bool) -> dict[str, Any]:
+        params: dict[str, Any] = dict(self.source.get("params") or {})
+        paginator = self.source.get("paginator", {"type": "none"})
+        if paginator["type"] == "page_number":
+            params[paginator.get("page_param", "page")] = int(paginator.get("start_page", 1))
+            if paginator.get("size_param") and paginator.get("page_size"):
+                params[paginator["size_param"]] = paginator["page_size"]
+        incremental = self.source.get("incremental") or {}
+        if cursor and incremental.get("request_param"):
+            params[incremental["request_param"]] = cursor
+        return params
+
+    def _get(self, url: str | None, params: dict[str, Any] | None) -> Any:
+        assert url is not None
+        try:
+            response = self.session.get(url, params=params, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise SourceUnavailable(f"{url}: cannot connect ({type(exc).__name__}: {exc})") from exc
+        if response.status_code in (401, 403):
+            raise SourceAuthError(f"{url}: the back office refused our credentials (HTTP {response.status_code}); "
+                                  f"check the Airflow Connection {self.source.get('connection_id')!r}")
+        if response.status_code in RETRY_STATUSES:
+            raise SourceUnavailable(f"{url}: still HTTP {response.status_code} after retries")
+        if response.status_code >= 400:
+            raise SourceError(f"{url}: HTTP {response.status_code}: {response.text[:200]}")
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise SourceError(f"{url}: the answer is not JSON ({response.text[:80]!r})") from exc
+
+    def _records(self, body: Any) -> list[dict[str, Any]]:
+        path = self.source.get("records_path")
+        records = get_path(body, path) if path else body
+        if records is None:
+            return []
+        if not isinstance(records, list):
+            raise SourceError(f"{self._url()}: '{path}' is not a list of records")
+        return records
+
+
+def _paths(record: Any, prefix: str = "") -> set[str]:
+    if isinstance(record, dict):
+        out: set[str] = set()
+        for key, value in record.items():
+            out |= _paths(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}"}
+        return out
+    return {prefix.rstrip(".")}

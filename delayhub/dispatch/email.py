@@ -1,0 +1,88 @@
+"""Email through aiosmtplib: Thai subject, plain text and HTML, Message-ID from the idempotency key."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import formatdate
+
+import aiosmtplib
+
+from ..config import SmtpConfig
+from ..errors import PermanentDeliveryError, TemporaryDeliveryError
+
+
+@dataclass(frozen=True)
+class Email:
+    key: str  # idempotency key
+    to: str
+    subject: str
+    body: str
+
+
+def build_message(mail: Email, sender: str) -> EmailMessage:
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = sender
+    msg["To"] = mail.to
+    msg["Subject"] = mail.subject
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = f"<{mail.key}@delayhub.go.th>"
+    msg["X-Delayhub-Notice"] = mail.key
+    msg.set_content(mail.body, charset="utf-8")
+    paragraphs = "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in mail.body.split("\n\n"))
+    msg.add_alternative(f'<!doctype html><html lang="th"><body>{paragraphs}</body></html>',
+                        subtype="html", charset="utf-8")
+    return msg
+
+
+async def _send_all(mails: Sequence[Email], cfg: SmtpConfig, connections: int) -> list[Exception | str]:
+    results: list[Exception | str] = [TemporaryDeliveryError("not attempted")] * len(mails)
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(len(mails)):
+        queue.put_nowait(i)
+
+    async def worker() -> None:
+        client: aiosmtplib.SMTP | None = None
+        try:
+            while not queue.empty():
+                i = queue.get_nowait()
+                try:
+                    if client is None or not client.is_connected:
+                        client = aiosmtplib.SMTP(hostname=cfg.host, port=cfg.port, timeout=cfg.timeout,
+                                                 start_tls=cfg.start_tls)
+                        await client.connect()
+                        if cfg.username:
+                            await client.login(cfg.username, cfg.password or "")
+                    errors, reply = await client.send_message(build_message(mails[i], cfg.sender))
+                    if errors:
+                        results[i] = PermanentDeliveryError(f"recipient refused: {errors}")
+                    else:
+                        results[i] = reply
+                except aiosmtplib.SMTPRecipientsRefused as exc:
+                    results[i] = PermanentDeliveryError(f"recipient refused ({exc.recipients[0].code})")
+                except aiosmtplib.SMTPResponseException as exc:
+                    kind = PermanentDeliveryError if 500 <= exc.code < 600 else TemporaryDeliveryError
+                    results[i] = kind(f"SMTP {exc.code}: {exc.message}")
+                except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+                    results[i] = TemporaryDeliveryError(f"{type(exc).__name__}: {exc}")
+                    client = None
+        finally:
+            if client is not None and client.is_connected:
+                try:
+                    await client.quit()
+                except aiosmtplib.SMTPException:
+                    pass
+
+    await asyncio.gather(*(worker() for _ in range(max(1, min(connections, len(mails))))))
+    return results
+
+
+def send_emails(mails: Sequence[Email], cfg: SmtpConfig, connections: int = 4) -> list[Exception | str]:
+    """Send each mail; per mail, the server's reply or the delivery error. Never raises for one mail."""
+    if not mails:
+        return []
+    return asyncio.run(_send_all(mails, cfg, connections))

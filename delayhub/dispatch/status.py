@@ -1,0 +1,11 @@
+"""Outbox statuses and their groups, in one place."""
+
+PENDING = "pending"  # waiting for its first or next attempt (see next_attempt_at)
+SENDING = "sending"  # claimed by a dispatcher
+SENT = "sent"  # accepted by the SMTP server or SMS gateway
+PERMANENT_FAILURE = "permanent-failure"  # the address or message was refused: no retry
+TECHNICAL_FAILURE = "technical-failure"  # retries ran out
+
+IN_FLIGHT = (PENDING, SENDING)
+DELIVERED = (SENT,)
+FAILED = (PERMANENT_FAILURE, TECHNICAL_FAILURE)

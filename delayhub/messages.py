@@ -1,0 +1,84 @@
+"""The words of each notice, Thai first: email subject and body, SMS text, OPDC copy.
+
+Rendered once when a notice is queued and pinned in its outbox row, so what was sent can be
+shown exactly later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from .thai import format_thai_date, to_thai_digits
+
+
+@dataclass(frozen=True)
+class NoticeContext:
+    request_no: str
+    department: str
+    division: str
+    process_name: str
+    applicant_name: str | None
+    submitted_on: dt.date
+    due_on: dt.date | None
+    kind: str  # delay | result
+    sequence: int
+    reason: str | None
+    status: str
+    completed_on: dt.date | None
+    late_days: int
+    contact_phone: str
+    tracking_url: str
+
+
+def _d(day: dt.date | None) -> str:
+    return format_thai_date(day) if day else "-"
+
+
+def email_text(ctx: NoticeContext) -> tuple[str, str]:
+    """(subject, plain-text body) for the applicant."""
+    who = ctx.applicant_name or "ผู้ยื่นคำขอ"
+    if ctx.kind == "delay":
+        subject = f"แจ้งเหตุแห่งความล่าช้าในการพิจารณาคำขอ เลขที่ {ctx.request_no} (ครั้งที่ {to_thai_digits(str(ctx.sequence))})"
+        lines = [
+            f"เรียน {who}",
+            "",
+            f"ตามที่ท่านได้ยื่นคำขอ{ctx.process_name} เลขที่ {ctx.request_no} ต่อ{ctx.division} {ctx.department} "
+            f"เมื่อวันที่ {_d(ctx.submitted_on)} ซึ่งตามคู่มือสำหรับประชาชนจะต้องพิจารณาให้แล้วเสร็จภายในวันที่ {_d(ctx.due_on)} นั้น",
+            "",
+            "บัดนี้ การพิจารณาคำขอของท่านยังไม่แล้วเสร็จ เนื่องจาก" + (ctx.reason or ""),
+            "",
+            "จึงขอแจ้งเหตุแห่งความล่าช้าให้ท่านทราบตามมาตรา ๑๐ แห่งพระราชบัญญัติการอำนวยความสะดวกในการพิจารณาอนุญาต"
+            "ของทางราชการ พ.ศ. ๒๕๕๘ และจะแจ้งความคืบหน้าให้ทราบทุกเจ็ดวันจนกว่าการพิจารณาจะแล้วเสร็จ",
+        ]
+    else:
+        result = "ได้รับอนุญาต/อนุมัติ" if ctx.status == "completed" else "ไม่ได้รับอนุญาต/ไม่อนุมัติ"
+        subject = f"แจ้งผลการพิจารณาคำขอ เลขที่ {ctx.request_no}"
+        lines = [
+            f"เรียน {who}",
+            "",
+            f"คำขอ{ctx.process_name} เลขที่ {ctx.request_no} ที่ท่านยื่นต่อ{ctx.division} {ctx.department} "
+            f"เมื่อวันที่ {_d(ctx.submitted_on)} ได้พิจารณาแล้วเสร็จเมื่อวันที่ {_d(ctx.completed_on)} ผลการพิจารณา: {result}",
+        ]
+    if ctx.late_days > 0:
+        lines += ["", f"(หนังสือฉบับนี้ส่งช้ากว่ากำหนด {to_thai_digits(str(ctx.late_days))} วัน)"]
+    lines += [
+        "",
+        f"ติดตามสถานะคำขอได้ที่ {ctx.tracking_url}",
+        f"สอบถามเพิ่มเติม โทร. {ctx.contact_phone}",
+        "",
+        ctx.department,
+    ]
+    return subject, "\n".join(lines)
+
+
+def sms_text(ctx: NoticeContext) -> str:
+    """One short Thai message: the request number and where to read the notice."""
+    if ctx.kind == "delay":
+        return f"{ctx.department}: คำขอ {ctx.request_no} ล่าช้า แจ้งเหตุครั้งที่ {ctx.sequence} ดูที่ {ctx.tracking_url}"
+    return f"{ctx.department}: คำขอ {ctx.request_no} พิจารณาแล้วเสร็จ ดูผลที่ {ctx.tracking_url}"
+
+
+def opdc_copy(ctx: NoticeContext) -> tuple[str, str]:
+    subject, body = email_text(ctx)
+    return f"สำเนา: {subject}", f"สำเนาส่ง สำนักงาน ก.พ.ร. (มาตรา ๑๐)\n\n{body}"

@@ -1,0 +1,347 @@
+"""Every read and write of the hub store goes through HubStore."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import create_engine, event, func, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from .. import config
+from ..registry import Registry
+from . import migrate
+from .models import (
+    Agency, Cursor, DeliveryAttempt, JobRun, Manual, Outbox, Quarantine, Request, RequestEvent,
+)
+
+# Standard-request fields copied onto Request columns as they are.
+_PLAIN = ("request_no", "process_code", "manual_id", "status", "result", "delay_reason")
+_DATES = ("submitted_on", "clock_started_on", "completed_on")
+
+
+@dataclass
+class UpsertStats:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    status_changes: int = 0
+
+
+@dataclass
+class QuarantineEntry:
+    connector_id: str
+    source_record_id: str | None
+    field: str
+    reason: str
+    raw: dict[str, Any]
+    checksum: str
+
+
+@dataclass
+class JobRecorder:
+    """Counts a job adds up while it runs; saved with the job's row when it ends."""
+
+    id: int
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, key: str, n: int = 1) -> None:
+        self.stats[key] = self.stats.get(key, 0) + n
+
+
+def mask_national_id(nid: str) -> str:
+    """``1-2345-67890-12-3`` shown as ``x-xxxx-xxxxx-12-3``: enough to recognise, not to reuse."""
+    return f"x-xxxx-xxxxx-{nid[10:12]}-{nid[12]}"
+
+
+def hash_national_id(nid: str) -> str:
+    return hmac.new(config.pii_key(), nid.encode(), hashlib.sha256).hexdigest()
+
+
+class HubStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.session = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str | None = None, *, migrate_schema: bool = True) -> HubStore:
+        url = url or config.database_url()
+        kwargs: dict[str, Any] = {}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"timeout": 30}
+        engine = create_engine(url, **kwargs)
+        if engine.dialect.name == "sqlite":
+            @event.listens_for(engine, "connect")
+            def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA foreign_keys=ON")
+                cur.close()
+        if migrate_schema:
+            migrate.upgrade(engine)
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with self.session() as session, session.begin():
+            yield session
+
+    # --- registry ---------------------------------------------------------------------------
+    def sync_registry(self, registry: Registry) -> int:
+        """Bring agencies and manuals in line with the registry files; returns manuals changed."""
+        now, changed = config.now(), 0
+        with self.transaction() as s:
+            for a in registry.agencies.values():
+                s.merge(Agency(code=a.code, name=a.name, level=a.level, parent=a.parent,
+                               address=a.address, phone=a.phone))
+            current = {m.manual_id: m for m in s.scalars(select(Manual))}
+            for m in registry.manuals.values():
+                row = current.get(m.manual_id)
+                values = dict(division=m.division, process_code=m.process_code, process_name=m.process_name,
+                              processing_days=m.processing_days, day_unit=m.day_unit)
+                if row is None:
+                    s.add(Manual(manual_id=m.manual_id, updated_at=now, **values))
+                    changed += 1
+                elif any(getattr(row, k) != v for k, v in values.items()):
+                    for k, v in values.items():
+                        setattr(row, k, v)
+                    row.updated_at = now
+                    changed += 1
+        return changed
+
+    # --- ingest -------------------------------------------------------------------------------
+    def upsert_requests(self, requests: Sequence[dict[str, Any]]) -> UpsertStats:
+        """Insert or update standard requests, idempotent on (department, request_no).
+
+        A record whose checksum is unchanged is left alone; each status change is kept as an
+        event. One transaction per batch.
+        """
+        stats = UpsertStats()
+        if not requests:
+            return stats
+        now = config.now()
+        by_key = {(r["agency"]["department"], r["request_no"]): r for r in requests}
+        with self.transaction() as s:
+            existing = {}
+            for agency in {k[0] for k in by_key}:
+                numbers = [k[1] for k in by_key if k[0] == agency]
+                for row in s.scalars(select(Request).where(Request.agency == agency,
+                                                           Request.request_no.in_(numbers))):
+                    existing[(row.agency, row.request_no)] = row
+            for key, rec in by_key.items():
+                row = existing.get(key)
+                source = rec["source"]["connector"]
+                if row is not None and row.checksum == rec["source"]["checksum"]:
+                    stats.unchanged += 1
+                    continue
+                if row is None:
+                    row = Request(agency=key[0], created_at=now)
+                    _apply(row, rec, now)
+                    s.add(row)
+                    s.flush()
+                    s.add(RequestEvent(request_id=row.id, at=now, kind="created", to_value=row.status,
+                                       source=source))
+                    stats.inserted += 1
+                    continue
+                before = row.status
+                _apply(row, rec, now)
+                stats.updated += 1
+                if before != row.status:
+                    stats.status_changes += 1
+                    s.add(RequestEvent(request_id=row.id, at=now, kind="status", from_value=before,
+                                       to_value=row.status, source=source))
+        return stats
+
+    def quarantine(self, entries: Sequence[QuarantineEntry], job_run_id: int | None = None) -> int:
+        """Keep bad records with their reason. The same bad record read again is not kept twice."""
+        if not entries:
+            return 0
+        now, added = config.now(), 0
+        with self.transaction() as s:
+            seen = set(s.execute(select(Quarantine.checksum, Quarantine.field).where(
+                Quarantine.checksum.in_({e.checksum for e in entries}))).all())
+            for e in entries:
+                if (e.checksum, e.field) in seen:
+                    continue
+                seen.add((e.checksum, e.field))
+                s.add(Quarantine(connector_id=e.connector_id, source_record_id=e.source_record_id,
+                                 field=e.field, reason=e.reason, raw=e.raw, checksum=e.checksum,
+                                 job_run_id=job_run_id, created_at=now))
+                added += 1
+        return added
+
+    def get_cursor(self, connector_id: str) -> str | None:
+        with self.session() as s:
+            row = s.get(Cursor, connector_id)
+            return row.value if row else None
+
+    def set_cursor(self, connector_id: str, value: str | None) -> None:
+        with self.transaction() as s:
+            s.merge(Cursor(connector_id=connector_id, value=value, updated_at=config.now()))
+
+    # --- job runs -----------------------------------------------------------------------------
+    @contextmanager
+    def job(self, job: str, subject: str | None = None) -> Iterator[JobRecorder]:
+        with self.transaction() as s:
+            row = JobRun(job=job, subject=subject, started_at=config.now(), status="running", stats={})
+            s.add(row)
+            s.flush()
+            recorder = JobRecorder(row.id)
+        try:
+            yield recorder
+        except BaseException as exc:
+            self._finish_job(recorder, "failed", f"{type(exc).__name__}: {exc}")
+            raise
+        self._finish_job(recorder, "success", None)
+
+    def _finish_job(self, recorder: JobRecorder, status: str, error: str | None) -> None:
+        with self.transaction() as s:
+            s.execute(update(JobRun).where(JobRun.id == recorder.id).values(
+                status=status, error=error, stats=dict(recorder.stats), finished_at=config.now()))
+
+    def job_runs_since(self, since: dt.datetime) -> list[JobRun]:
+        with self.session() as s:
+            return list(s.scalars(select(JobRun).where(JobRun.started_at >= since).order_by(JobRun.id)))
+
+    # --- sweep --------------------------------------------------------------------------------
+    def requests_to_sweep(self, batch_size: int = 5000) -> Iterator[list[tuple[Request, Manual | None]]]:
+        """Unfinished requests and those finished recently enough to be owed a result notice."""
+        with self.session() as s:
+            query = (select(Request, Manual).join(Manual, Manual.manual_id == Request.manual_id, isouter=True)
+                     .where(Request.status != "withdrawn").order_by(Request.id)
+                     .execution_options(yield_per=batch_size))
+            batch: list[tuple[Request, Manual | None]] = []
+            for row in s.execute(query):
+                batch.append((row[0], row[1]))
+                if len(batch) >= batch_size:
+                    yield batch
+                    batch = []
+            if batch:
+                yield batch
+
+    def set_due_dates(self, changes: Sequence[tuple[int, dt.date | None, dt.date | None, str]]) -> None:
+        """(request id, old due, new due, basis): store the new due date and record the change."""
+        if not changes:
+            return
+        now = config.now()
+        with self.transaction() as s:
+            for request_id, old, new, basis in changes:
+                s.execute(update(Request).where(Request.id == request_id).values(due_on=new, due_basis=basis))
+                s.add(RequestEvent(request_id=request_id, at=now, kind="due", source=basis,
+                                   from_value=old.isoformat() if old else None,
+                                   to_value=new.isoformat() if new else None))
+
+    def add_outbox(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Queue notices; a (request, kind, sequence, channel) already queued is skipped."""
+        if not rows:
+            return 0
+        keys = [r["idempotency_key"] for r in rows]
+        now, added = config.now(), 0
+        with self.transaction() as s:
+            have = set()
+            for i in range(0, len(keys), 500):
+                have.update(s.scalars(select(Outbox.idempotency_key).where(
+                    Outbox.idempotency_key.in_(keys[i:i + 500]))))
+            for r in rows:
+                if r["idempotency_key"] in have:
+                    continue
+                have.add(r["idempotency_key"])
+                s.add(Outbox(status="pending", attempts=0, next_attempt_at=now, created_at=now, **r))
+                added += 1
+        return added
+
+    # --- dispatch -----------------------------------------------------------------------------
+    def claim_outbox(self, limit: int = 500) -> list[Outbox]:
+        """Mark up to ``limit`` due rows as sending and return them.
+
+        The guarded UPDATE takes a row only if it is still pending, so two dispatchers never
+        send the same notice.
+        """
+        now = config.now()
+        claimed: list[Outbox] = []
+        with self.transaction() as s:
+            ids = list(s.scalars(select(Outbox.id).where(Outbox.status == "pending",
+                                                         Outbox.next_attempt_at <= now)
+                                 .order_by(Outbox.id).limit(limit)))
+            for oid in ids:
+                result = s.execute(update(Outbox).where(Outbox.id == oid, Outbox.status == "pending")
+                                   .values(status="sending", attempts=Outbox.attempts + 1,
+                                           next_attempt_at=now))
+                if result.rowcount == 1:
+                    claimed.append(s.get(Outbox, oid))
+        return claimed
+
+    def record_delivery(self, outbox_id: int, attempt: int, status: str, *, detail: str | None = None,
+                        provider_ref: str | None = None, retry_at: dt.datetime | None = None) -> None:
+        now = config.now()
+        values: dict[str, Any] = {"status": status, "last_error": detail if status != "sent" else None}
+        if status == "sent":
+            values.update(sent_at=now, provider_ref=provider_ref)
+        if retry_at is not None:
+            values["next_attempt_at"] = retry_at
+        with self.transaction() as s:
+            s.execute(update(Outbox).where(Outbox.id == outbox_id).values(**values))
+            s.add(DeliveryAttempt(outbox_id=outbox_id, attempt=attempt, at=now, outcome=status, detail=detail))
+
+    def release_stale_claims(self, older_than: dt.timedelta = dt.timedelta(minutes=30)) -> int:
+        """Rows left 'sending' by a dispatcher that died go back to pending.
+
+        Email carries a Message-ID derived from the idempotency key, so a resend after a crash
+        that happened between hand-off and bookkeeping is recognisable downstream.
+        """
+        cutoff = config.now() - older_than
+        with self.transaction() as s:
+            result = s.execute(update(Outbox).where(Outbox.status == "sending",
+                                                    Outbox.next_attempt_at < cutoff)
+                               .values(status="pending"))
+            return result.rowcount or 0
+
+    # --- reading ------------------------------------------------------------------------------
+    def counts(self, model: type, *group: Any, where: Any = None) -> dict[Any, int]:
+        with self.session() as s:
+            query = select(*group, func.count()).select_from(model)
+            if where is not None:
+                query = query.where(where)
+            query = query.group_by(*group)
+            return {tuple(row[:-1]) if len(group) > 1 else row[0]: row[-1] for row in s.execute(query)}
+
+    def quarantine_reasons(self, limit: int = 5, since: dt.datetime | None = None) -> list[Quarantine]:
+        with self.session() as s:
+            query = select(Quarantine).order_by(Quarantine.id)
+            if since is not None:
+                query = query.where(Quarantine.created_at >= since)
+            return list(s.scalars(query.limit(limit)))
+
+
+def _apply(row: Request, rec: dict[str, Any], now: dt.datetime) -> None:
+    for name in _PLAIN:
+        setattr(row, name, rec.get(name))
+    for name in _DATES:
+        value = rec.get(name)
+        setattr(row, name, dt.date.fromisoformat(value) if value else None)
+    agency = rec["agency"]
+    row.ministry, row.department, row.division = agency["ministry"], agency["department"], agency.get("division")
+    row.pauses = rec.get("pauses") or []
+    applicant = rec.get("applicant") or {}
+    row.applicant_name = applicant.get("name")
+    row.applicant_email = applicant.get("email")
+    row.applicant_phone = applicant.get("phone")
+    row.applicant_address = applicant.get("address")
+    row.consent = applicant.get("consent")
+    nid = applicant.get("national_id")
+    row.applicant_nid_hash = hash_national_id(nid) if nid else None
+    row.applicant_nid_masked = mask_national_id(nid) if nid else None
+    src = rec["source"]
+    row.source_connector, row.source_record_id = src["connector"], src["record_id"]
+    row.source_fetched_at = dt.datetime.fromisoformat(src["fetched_at"]) if src.get("fetched_at") else now
+    row.checksum = src["checksum"]
+    row.updated_at = now
