@@ -1,0 +1,49 @@
+"""Turn Airflow Connections into the plain settings the core takes. Secrets stay in Airflow."""
+
+from __future__ import annotations
+
+import os
+
+from airflow.sdk import BaseHook
+
+from connectors.base import Secrets
+from delayhub.config import DispatchConfig, SmsConfig, SmtpConfig, dispatch_from_env
+
+SMTP_CONN_ID = "delayhub_smtp"
+SMS_CONN_ID = "delayhub_sms"
+
+
+def _base_url(host: str, port: int | None, scheme: str | None) -> str:
+    if host.startswith(("http://", "https://")):
+        return host if not port else f"{host.rstrip('/')}:{port}"
+    return f"{scheme or 'http'}://{host}" + (f":{port}" if port else "")
+
+
+def connector_secrets(conn_id: str) -> Secrets:
+    conn = BaseHook.get_connection(conn_id)
+    return Secrets(base_url=_base_url(conn.host or "", conn.port, conn.schema), login=conn.login,
+                   password=conn.password, extra=conn.extra_dejson)
+
+
+def _optional(conn_id: str):  # noqa: ANN202
+    try:
+        return BaseHook.get_connection(conn_id)
+    except Exception:  # noqa: BLE001 - Airflow raises different errors per backend for "not defined"
+        return None
+
+
+def dispatch_config() -> DispatchConfig:
+    """SMTP from Connection ``delayhub_smtp``, SMS from ``delayhub_sms``; the environment's
+    defaults (the local sinks) when a Connection is not defined."""
+    base = dispatch_from_env()
+    smtp, sms = base.smtp, base.sms
+    if (conn := _optional(SMTP_CONN_ID)) is not None:
+        extra = conn.extra_dejson
+        smtp = SmtpConfig(host=conn.host or smtp.host, port=conn.port or smtp.port, username=conn.login or None,
+                          password=conn.password or None, start_tls=bool(extra.get("starttls", False)),
+                          sender=extra.get("from", smtp.sender))
+    if (conn := _optional(SMS_CONN_ID)) is not None:
+        sms = SmsConfig(url=_base_url(conn.host or "", conn.port, conn.schema) + (conn.extra_dejson.get("path", "/sms")),
+                        token=conn.password or None, sender=conn.extra_dejson.get("sender", sms.sender))
+    return DispatchConfig(smtp=smtp, sms=sms, opdc_email=os.environ.get("DELAYHUB_OPDC_EMAIL", base.opdc_email),
+                          max_attempts=base.max_attempts, tracking_url=base.tracking_url)

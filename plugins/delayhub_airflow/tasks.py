@@ -1,0 +1,47 @@
+"""What each DAG task calls: open the store, call one core function, return its figures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import connectors
+from delayhub import config
+from delayhub.calendar import default_calendar
+from delayhub.dispatch import dispatch
+from delayhub.ingest import ingest
+from delayhub.mapping import load_all, load_mapping
+from delayhub.registry import Registry
+from delayhub.store import HubStore
+from delayhub.sweep import sweep
+
+from .connections import connector_secrets, dispatch_config
+
+
+def run_ingest(mapping_file: str) -> dict[str, Any]:
+    from pathlib import Path
+
+    mapping = load_mapping(Path(mapping_file))
+    connector = connectors.build(mapping.source, connector_secrets(mapping.source["connection_id"]))
+    store = HubStore.open()
+    try:
+        return ingest(mapping, connector, store, Registry.load())
+    finally:
+        store.close()
+
+
+def run_sweep() -> dict[str, Any]:
+    mappings, _ = load_all()
+    store = HubStore.open()
+    try:
+        return sweep(store, Registry.load(), default_calendar(), {m.id: m for m in mappings},
+                     dispatch_config(), config.today())
+    finally:
+        store.close()
+
+
+def run_dispatch() -> dict[str, Any]:
+    store = HubStore.open()
+    try:
+        return dispatch(store, dispatch_config())
+    finally:
+        store.close()
