@@ -1,0 +1,26 @@
+# delayhub: `make demo` runs the whole path on the embedded default; `make test` runs the tests.
+SHELL := /bin/bash
+VENV := .venv
+export DELAYHUB_ROOT := $(CURDIR)
+export AIRFLOW_HOME := $(CURDIR)/var/airflow
+export AIRFLOW_CONFIG := $(CURDIR)/airflow.cfg
+
+.PHONY: setup demo test lint bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock setup.cfg pyproject.toml scripts/setup.sh
+	./scripts/setup.sh
+
+demo: setup
+	$(VENV)/bin/delayhub demo
+
+test: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest
+
+bench: setup
+	$(VENV)/bin/python bench/duedates_sweep.py
+
+clean:
+	rm -rf var/
