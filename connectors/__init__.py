@@ -23,4 +23,4 @@ def build(source: dict[str, Any], secrets: Secrets) -> Connector:
     return REGISTRY[kind](source, secrets)
 
 
-__all__ = ["Connector", "Page", "Secrets", "build", "REGISTRY"]
+__all__ = ["REGISTRY", "Connector", "Page", "Secrets", "build"]

@@ -34,18 +34,16 @@ class ThaiCalendar:
         path = path or project_root() / "data" / "calendar" / "thai_government.yaml"
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
+        except (OSError, ValueError, yaml.YAMLError) as exc:  # YAML itself raises ValueError on 2026-02-30
             raise ConfigError(str(path), "", f"cannot read calendar file: {exc}") from exc
         days: dict[dt.date, str] = dict(
             holidays.Thailand(years=_YEARS, categories=("public", "government"), language="th")
         )
         for i, item in enumerate(data.get("special_days_off") or []):
-            try:
-                days[dt.date.fromisoformat(str(item["date"]))] = str(item.get("name", ""))
-            except (KeyError, ValueError) as exc:
-                raise ConfigError(str(path), f"special_days_off[{i}]", f"bad entry: {exc}") from exc
-        for item in data.get("not_days_off") or []:
-            days.pop(dt.date.fromisoformat(str(item["date"] if isinstance(item, dict) else item)), None)
+            day = _entry_date(item, path, f"special_days_off[{i}]")
+            days[day] = str(item.get("name", ""))
+        for i, item in enumerate(data.get("not_days_off") or []):
+            days.pop(_entry_date(item, path, f"not_days_off[{i}]", bare_ok=True), None)
         package = f"holidays-{holidays.__version__}"
         return cls(days, f"{data.get('version', 'unversioned')}+{package}")
 
@@ -70,6 +68,20 @@ class ThaiCalendar:
         """Working days in the half-open range [start, end)."""
         return int(np.busday_count(np.datetime64(start, "D"), np.datetime64(end, "D"),
                                    busdaycal=self._busdays))
+
+
+def _entry_date(item: object, path: Path, where: str, bare_ok: bool = False) -> dt.date:
+    """The date of one calendar-file entry: ``{date: 2026-12-30, name: …}`` (or a bare date where allowed)."""
+    value = item.get("date") if isinstance(item, dict) else (item if bare_ok else None)
+    if value is None:
+        form = "a date or {date: YYYY-MM-DD}" if bare_ok else "{date: YYYY-MM-DD, name: …}"
+        raise ConfigError(str(path), where, f"{item!r} is not {form}")
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(str(path), where, f"'{value}' is not a YYYY-MM-DD date") from None
 
 
 @lru_cache(maxsize=1)

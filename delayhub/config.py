@@ -56,7 +56,7 @@ def today() -> dt.date:
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def pii_key() -> bytes:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
@@ -12,7 +12,7 @@ from jsonschema.exceptions import ValidationError
 from .config import schemas_dir
 
 
-@lru_cache(maxsize=None)
+@cache
 def validator(name: str) -> Draft202012Validator:
     """``validator("request")`` checks a standard request; ``validator("connector")`` a mapping."""
     schema = json.loads((schemas_dir() / f"{name}.schema.json").read_text(encoding="utf-8"))
@@ -20,8 +20,16 @@ def validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(schema, format_checker=FormatChecker())
 
 
+def _deepest(error: ValidationError) -> ValidationError:
+    """For oneOf/anyOf, the branch error that got furthest into the value."""
+    while error.context:
+        error = max(error.context, key=lambda e: (len(e.absolute_path), e.validator != "const"))
+    return error
+
+
 def error_path(error: ValidationError) -> str:
     """Dotted path of the failing value; for a missing key, the key itself."""
+    error = _deepest(error)
     parts = [str(p) for p in error.absolute_path]
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else ""
@@ -31,10 +39,11 @@ def error_path(error: ValidationError) -> str:
 
 def explain(error: ValidationError, *, show_value: bool = True) -> str:
     """One sentence a person can act on. ``show_value=False`` keeps personal data out of it."""
-    best = error
-    if error.context:  # oneOf/anyOf: report the branch that got furthest
-        best = max(error.context, key=lambda e: len(e.absolute_path))
+    best = _deepest(error)
     kind = best.validator
+    if kind == "const" and best.absolute_path and best.absolute_path[-1] == "type":
+        options = sorted({c.validator_value for c in _walk(error) if c.validator == "const"})
+        return f"{best.instance!r} is not a known type (available: {', '.join(options)})"
     if kind == "required":
         return "is required but missing"
     if kind == "enum":
@@ -47,6 +56,13 @@ def explain(error: ValidationError, *, show_value: bool = True) -> str:
         return {"pattern": "does not have the expected form", "format": "is not a valid value",
                 "type": f"must be {best.validator_value}"}.get(kind, f"fails the '{kind}' rule")
     return best.message
+
+
+def _walk(error: ValidationError) -> list[ValidationError]:
+    out = [error]
+    for child in error.context or []:
+        out.extend(_walk(child))
+    return out
 
 
 def iter_errors(name: str, instance: Any) -> list[ValidationError]:

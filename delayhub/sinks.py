@@ -73,7 +73,7 @@ class SmsSink:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 if sink.fail_next:
                     code = sink.fail_next.pop(0)

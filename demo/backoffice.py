@@ -115,7 +115,8 @@ def dbd_records(today: dt.date, n: int = 200) -> list[dict[str, Any]]:
     out[6]["app_no"] = None
     out[17]["recv_date"] = f"31/02/{today.year + 543}"
     out[29]["state"] = "ส่งเรื่องให้หน่วยงานอื่น"
-    out[41]["applicant"]["pid"] = out[41]["applicant"]["pid"][:12] + str((int(out[41]["applicant"]["pid"][12]) + 1) % 10)
+    pid = out[41]["applicant"]["pid"]
+    out[41]["applicant"]["pid"] = pid[:12] + str((int(pid[12]) + 1) % 10)
     out[53]["manual_ref"] = "MOC-DBD-999"
     out[65]["applicant"]["email"] = "somchai@@example"
     return out
@@ -197,7 +198,7 @@ class BackOffice:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 office.requests_seen += 1
                 if office.faults:
                     status = office.faults.pop(0)

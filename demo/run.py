@@ -113,7 +113,7 @@ def _summary(store: HubStore, since: Any, errors: list, mail_dir: Path, sms_log:
     if not sweep.get("outbox_added") and not sum(sent.values()):
         p("  nothing new was owed: every notice due today had already been sent.")
     by_status = store.counts(Outbox, Outbox.status)
-    p(f"  outbox overall: " + ", ".join(f"{k} {by_status.get(k, 0)}" for k in (st.SENT, *st.IN_FLIGHT, *st.FAILED)))
+    p("  outbox overall: " + ", ".join(f"{k} {by_status.get(k, 0)}" for k in (st.SENT, *st.IN_FLIGHT, *st.FAILED)))
     p("\nLook at them")
     p(f"  emails (.eml): {_rel(mail_dir)}/ ({len(list(mail_dir.glob('*.eml')))} files)")
     p(f"  SMS log: {_rel(sms_log)}")

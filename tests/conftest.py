@@ -30,7 +30,7 @@ def postgres_available() -> bool:
             pass
         engine.dispose()
         return True
-    except Exception:  # noqa: BLE001 - any failure means "not here"
+    except Exception:
         return False
 
 
@@ -71,7 +71,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def store(store_url: str):  # noqa: ANN201
+def store(store_url: str):
     from delayhub.store import HubStore
 
     hub = HubStore.open(store_url)
@@ -80,7 +80,7 @@ def store(store_url: str):  # noqa: ANN201
 
 
 @pytest.fixture
-def sqlite_store(tmp_path: Path):  # noqa: ANN201
+def sqlite_store(tmp_path: Path):
     from delayhub.store import HubStore
 
     hub = HubStore.open(f"sqlite:///{tmp_path / 'hub.db'}")

@@ -67,7 +67,7 @@ async def _send_all(mails: Sequence[Email], cfg: SmtpConfig, connections: int) -
                 except aiosmtplib.SMTPResponseException as exc:
                     kind = PermanentDeliveryError if 500 <= exc.code < 600 else TemporaryDeliveryError
                     results[i] = kind(f"SMTP {exc.code}: {exc.message}")
-                except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+                except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
                     results[i] = TemporaryDeliveryError(f"{type(exc).__name__}: {exc}")
                     client = None
         finally:

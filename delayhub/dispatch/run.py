@@ -12,6 +12,7 @@ from .. import config
 from ..config import DispatchConfig
 from ..errors import PermanentDeliveryError
 from ..store import HubStore
+from ..store.repo import Delivery
 from . import status as st
 from .email import Email, send_emails
 from .sms import Sms, send_sms
@@ -34,33 +35,27 @@ def dispatch(store: HubStore, cfg: DispatchConfig, batch: int = 500) -> dict[str
         while rows := store.claim_outbox(batch):
             mails = [r for r in rows if r.channel in ("email", "opdc")]
             outcomes: list[tuple[Any, Exception | str]] = list(zip(mails, send_emails(
-                [Email(r.idempotency_key, r.recipient, r.subject, r.body) for r in mails], cfg.smtp)))
+                [Email(r.idempotency_key, r.recipient, r.subject, r.body) for r in mails], cfg.smtp), strict=True))
             for r in rows:
                 if r.channel == "sms":
                     try:
                         outcomes.append((r, send_sms(Sms(r.idempotency_key, r.recipient, r.body), cfg.sms, session)))
-                    except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
+                    except Exception as exc:
                         outcomes.append((r, exc))
-            for row, outcome in outcomes:
-                _record(store, job, row, outcome, cfg)
+            store.record_deliveries([_delivery(job, row, outcome, cfg) for row, outcome in outcomes])
         log.info("dispatch: %s", job.stats)
         return dict(job.stats)
 
 
-def _record(store: HubStore, job: Any, row: Any, outcome: Exception | str, cfg: DispatchConfig) -> None:
+def _delivery(job: Any, row: Any, outcome: Exception | str, cfg: DispatchConfig) -> Delivery:
     if not isinstance(outcome, Exception):
-        store.record_delivery(row.id, row.attempts, st.SENT, provider_ref=str(outcome)[:200])
         job.add("sent")
         job.add(f"sent_{row.channel}")
-        return
+        return Delivery(row.id, row.attempts, st.SENT, provider_ref=str(outcome)[:200])
     detail = str(outcome)[:500]
+    job.add("failed" if isinstance(outcome, PermanentDeliveryError) or row.attempts >= cfg.max_attempts else "retry")
     if isinstance(outcome, PermanentDeliveryError):
-        store.record_delivery(row.id, row.attempts, st.PERMANENT_FAILURE, detail=detail)
-        job.add("failed")
-    elif row.attempts >= cfg.max_attempts:
-        store.record_delivery(row.id, row.attempts, st.TECHNICAL_FAILURE, detail=detail)
-        job.add("failed")
-    else:
-        store.record_delivery(row.id, row.attempts, st.PENDING, detail=detail,
-                              retry_at=config.now() + backoff(row.attempts))
-        job.add("retry")
+        return Delivery(row.id, row.attempts, st.PERMANENT_FAILURE, detail)
+    if row.attempts >= cfg.max_attempts:
+        return Delivery(row.id, row.attempts, st.TECHNICAL_FAILURE, detail)
+    return Delivery(row.id, row.attempts, st.PENDING, detail, retry_at=config.now() + backoff(row.attempts))

@@ -18,7 +18,15 @@ from .. import config
 from ..registry import Registry
 from . import migrate
 from .models import (
-    Agency, Cursor, DeliveryAttempt, JobRun, Manual, Outbox, Quarantine, Request, RequestEvent,
+    Agency,
+    Cursor,
+    DeliveryAttempt,
+    JobRun,
+    Manual,
+    Outbox,
+    Quarantine,
+    Request,
+    RequestEvent,
 )
 
 # Standard-request fields copied onto Request columns as they are.
@@ -42,6 +50,18 @@ class QuarantineEntry:
     reason: str
     raw: dict[str, Any]
     checksum: str
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The outcome of one attempt to hand an outbox row to its channel."""
+
+    outbox_id: int
+    attempt: int
+    status: str
+    detail: str | None = None
+    provider_ref: str | None = None
+    retry_at: dt.datetime | None = None
 
 
 @dataclass
@@ -280,17 +300,21 @@ class HubStore:
                     claimed.append(s.get(Outbox, oid))
         return claimed
 
-    def record_delivery(self, outbox_id: int, attempt: int, status: str, *, detail: str | None = None,
-                        provider_ref: str | None = None, retry_at: dt.datetime | None = None) -> None:
+    def record_deliveries(self, outcomes: Sequence[Delivery]) -> None:
+        """Record a batch of attempts in one transaction: the row's new status and the attempt log."""
+        if not outcomes:
+            return
         now = config.now()
-        values: dict[str, Any] = {"status": status, "last_error": detail if status != "sent" else None}
-        if status == "sent":
-            values.update(sent_at=now, provider_ref=provider_ref)
-        if retry_at is not None:
-            values["next_attempt_at"] = retry_at
         with self.transaction() as s:
-            s.execute(update(Outbox).where(Outbox.id == outbox_id).values(**values))
-            s.add(DeliveryAttempt(outbox_id=outbox_id, attempt=attempt, at=now, outcome=status, detail=detail))
+            for d in outcomes:
+                values: dict[str, Any] = {"status": d.status, "last_error": d.detail if d.status != "sent" else None}
+                if d.status == "sent":
+                    values.update(sent_at=now, provider_ref=d.provider_ref)
+                if d.retry_at is not None:
+                    values["next_attempt_at"] = d.retry_at
+                s.execute(update(Outbox).where(Outbox.id == d.outbox_id).values(**values))
+                s.add(DeliveryAttempt(outbox_id=d.outbox_id, attempt=d.attempt, at=now, outcome=d.status,
+                                      detail=d.detail))
 
     def release_stale_claims(self, older_than: dt.timedelta = dt.timedelta(minutes=30)) -> int:
         """Rows left 'sending' by a dispatcher that died go back to pending.

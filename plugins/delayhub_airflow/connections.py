@@ -25,10 +25,10 @@ def connector_secrets(conn_id: str) -> Secrets:
                    password=conn.password, extra=conn.extra_dejson)
 
 
-def _optional(conn_id: str):  # noqa: ANN202
+def _optional(conn_id: str):
     try:
         return BaseHook.get_connection(conn_id)
-    except Exception:  # noqa: BLE001 - Airflow raises different errors per backend for "not defined"
+    except Exception:
         return None
 
 
@@ -43,7 +43,8 @@ def dispatch_config() -> DispatchConfig:
                           password=conn.password or None, start_tls=bool(extra.get("starttls", False)),
                           sender=extra.get("from", smtp.sender))
     if (conn := _optional(SMS_CONN_ID)) is not None:
-        sms = SmsConfig(url=_base_url(conn.host or "", conn.port, conn.schema) + (conn.extra_dejson.get("path", "/sms")),
+        path = conn.extra_dejson.get("path", "/sms")
+        sms = SmsConfig(url=_base_url(conn.host or "", conn.port, conn.schema) + path,
                         token=conn.password or None, sender=conn.extra_dejson.get("sender", sms.sender))
     return DispatchConfig(smtp=smtp, sms=sms, opdc_email=os.environ.get("DELAYHUB_OPDC_EMAIL", base.opdc_email),
                           max_attempts=base.max_attempts, tracking_url=base.tracking_url)

@@ -11,7 +11,7 @@ url = config.get_main_option("sqlalchemy.url") or database_url()
 connection = config.attributes.get("connection")
 
 
-def _run(conn) -> None:  # noqa: ANN001
+def _run(conn) -> None:
     context.configure(connection=conn, target_metadata=Base.metadata,
                       render_as_batch=conn.dialect.name == "sqlite", compare_type=True)
     with context.begin_transaction():
