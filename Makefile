@@ -20,7 +20,7 @@ test: setup
 	$(VENV)/bin/pytest
 
 bench: setup
-	$(VENV)/bin/python bench/duedates_sweep.py
+	for b in bench/*.py; do $(VENV)/bin/python $$b || exit 1; done
 
 clean:
 	rm -rf var/
