@@ -51,13 +51,18 @@ async def _send_all(mails: Sequence[Email], cfg: SmtpConfig, connections: int) -
             while not queue.empty():
                 i = queue.get_nowait()
                 try:
+                    message = build_message(mails[i], cfg.sender)
+                except (ValueError, TypeError) as exc:  # e.g. a line break in a header: no retry will fix it
+                    results[i] = PermanentDeliveryError(f"message cannot be built: {exc}")
+                    continue
+                try:
                     if client is None or not client.is_connected:
                         client = aiosmtplib.SMTP(hostname=cfg.host, port=cfg.port, timeout=cfg.timeout,
                                                  start_tls=cfg.start_tls)
                         await client.connect()
                         if cfg.username:
                             await client.login(cfg.username, cfg.password or "")
-                    errors, reply = await client.send_message(build_message(mails[i], cfg.sender))
+                    errors, reply = await client.send_message(message)
                     if errors:
                         results[i] = PermanentDeliveryError(f"recipient refused: {errors}")
                     else:

@@ -287,18 +287,21 @@ class HubStore:
         send the same notice.
         """
         now = config.now()
-        claimed: list[Outbox] = []
-        with self.transaction() as s:
-            ids = list(s.scalars(select(Outbox.id).where(Outbox.status == "pending",
-                                                         Outbox.next_attempt_at <= now)
-                                 .order_by(Outbox.id).limit(limit)))
-            for oid in ids:
-                result = s.execute(update(Outbox).where(Outbox.id == oid, Outbox.status == "pending")
-                                   .values(status="sending", attempts=Outbox.attempts + 1,
-                                           next_attempt_at=now))
-                if result.rowcount == 1:
-                    claimed.append(s.get(Outbox, oid))
-        return claimed
+        for _ in range(5):  # lost every row to a concurrent dispatcher: look again
+            claimed: list[Outbox] = []
+            with self.transaction() as s:
+                ids = list(s.scalars(select(Outbox.id).where(Outbox.status == "pending",
+                                                             Outbox.next_attempt_at <= now)
+                                     .order_by(Outbox.id).limit(limit)))
+                for oid in ids:
+                    result = s.execute(update(Outbox).where(Outbox.id == oid, Outbox.status == "pending")
+                                       .values(status="sending", attempts=Outbox.attempts + 1,
+                                               next_attempt_at=now))
+                    if result.rowcount == 1:
+                        claimed.append(s.get(Outbox, oid))
+            if claimed or not ids:
+                return claimed
+        return []
 
     def record_deliveries(self, outcomes: Sequence[Delivery]) -> None:
         """Record a batch of attempts in one transaction: the row's new status and the attempt log."""
