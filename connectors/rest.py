@@ -47,13 +47,13 @@ class RestConnector:
     # --- protocol -----------------------------------------------------------------------------
     def check(self) -> tuple[bool, str]:
         try:
-            body = self._get(self._url(), self._params(None, first=True))
+            body = self._get(self._url(), self._params(None))
         except SourceError as exc:
             return False, str(exc)
         return True, f"reached {self._url()} and read {len(self._records(body))} record(s) from the first page"
 
     def discover(self) -> list[str]:
-        body = self._get(self._url(), self._params(None, first=True))
+        body = self._get(self._url(), self._params(None))
         paths: set[str] = set()
         for record in self._records(body)[:20]:
             paths.update(_paths(record))
@@ -62,9 +62,11 @@ class RestConnector:
     def read(self, cursor: str | None) -> Iterator[Page]:
         incremental = self.source.get("incremental") or {}
         field = incremental.get("cursor_field")
-        running = cursor if cursor is not None else incremental.get("initial_value")
+        start = cursor if cursor is not None else incremental.get("initial_value")
+        running = start
         url: str | None = self._url()
-        params: dict[str, Any] | None = self._params(running, first=True)
+        first_params = self._params(start)
+        params: dict[str, Any] | None = first_params
         paginator = self.source.get("paginator", {"type": "none"})
         page_no = int(paginator.get("start_page", 1))
         for _ in range(MAX_PAGES):
@@ -84,8 +86,7 @@ class RestConnector:
                 if total is not None and page_no >= int(total):
                     return
                 page_no += 1
-                params = {**self._params(cursor if cursor is not None else incremental.get("initial_value"),
-                                         first=True), paginator.get("page_param", "page"): page_no}
+                params = {**first_params, paginator.get("page_param", "page"): page_no}
             elif kind == "next_link":
                 nxt = get_path(body, paginator["next_path"])
                 if not nxt:
@@ -99,7 +100,7 @@ class RestConnector:
     def _url(self) -> str:
         return urljoin(self.base_url, self.source["path"].lstrip("/"))
 
-    def _params(self, cursor: str | None, first: bool) -> dict[str, Any]:
+    def _params(self, cursor: str | None) -> dict[str, Any]:
         params: dict[str, Any] = dict(self.source.get("params") or {})
         paginator = self.source.get("paginator", {"type": "none"})
         if paginator["type"] == "page_number":

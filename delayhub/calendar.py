@@ -47,6 +47,10 @@ class ThaiCalendar:
         package = f"holidays-{holidays.__version__}"
         return cls(days, f"{data.get('version', 'unversioned')}+{package}")
 
+    @property
+    def busdaycalendar(self) -> np.busdaycalendar:
+        return self._busdays
+
     def is_working_day(self, day: dt.date) -> bool:
         return bool(np.is_busday(np.datetime64(day, "D"), busdaycal=self._busdays))
 
