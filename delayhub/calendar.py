@@ -1,8 +1,9 @@
 """The one Thai government working-day calendar.
 
 Saturdays and Sundays are off; so are Thai public and government holidays from the
-``holidays`` package (Buddhist holidays and substitution days included) and the Cabinet's
-special days off listed in ``data/calendar/thai_government.yaml``.
+``holidays`` package (Buddhist holidays and substitution days included), the Cabinet's
+special days off listed in ``data/calendar/thai_government.yaml`` and, for one agency only,
+that agency's closures from the same file. All dates are Asia/Bangkok calendar dates.
 """
 
 from __future__ import annotations
@@ -22,12 +23,27 @@ _YEARS = range(2015, 2036)
 
 
 class ThaiCalendar:
-    def __init__(self, days_off: dict[dt.date, str], version: str) -> None:
+    def __init__(self, days_off: dict[dt.date, str], version: str,
+                 closures: dict[str, dict[dt.date, str]] | None = None) -> None:
         self.days_off = days_off
         self.version = version
+        self.closures = closures or {}
         self._busdays = np.busdaycalendar(
             weekmask="1111100", holidays=np.array(sorted(days_off), dtype="datetime64[D]")
         )
+        self._per_agency: dict[frozenset[str], ThaiCalendar] = {}
+
+    def for_agency(self, *codes: str | None) -> ThaiCalendar:
+        """This calendar plus the closures of any of ``codes`` (division, department, ministry)."""
+        closed = frozenset(c for c in codes if c and c in self.closures)
+        if not closed:
+            return self
+        if closed not in self._per_agency:
+            days = dict(self.days_off)
+            for code in sorted(closed):
+                days.update(self.closures[code])
+            self._per_agency[closed] = ThaiCalendar(days, f"{self.version}+closed:{','.join(sorted(closed))}")
+        return self._per_agency[closed]
 
     @classmethod
     def load(cls, path: Path | None = None) -> ThaiCalendar:
@@ -44,8 +60,20 @@ class ThaiCalendar:
             days[day] = str(item.get("name", ""))
         for i, item in enumerate(data.get("not_days_off") or []):
             days.pop(_entry_date(item, path, f"not_days_off[{i}]", bare_ok=True), None)
+        closures: dict[str, dict[dt.date, str]] = {}
+        for i, item in enumerate(data.get("agency_closures") or []):
+            where = f"agency_closures[{i}]"
+            if not isinstance(item, dict) or not item.get("agency"):
+                raise ConfigError(str(path), where, "needs agency, from, to (and a reason)")
+            first = _entry_date({"date": item.get("from")}, path, f"{where}.from")
+            last = _entry_date({"date": item.get("to", item.get("from"))}, path, f"{where}.to")
+            if last < first:
+                raise ConfigError(str(path), where, f"'to' {last} is before 'from' {first}")
+            span = closures.setdefault(str(item["agency"]), {})
+            for n in range((last - first).days + 1):
+                span[first + dt.timedelta(days=n)] = str(item.get("reason", ""))
         package = f"holidays-{holidays.__version__}"
-        return cls(days, f"{data.get('version', 'unversioned')}+{package}")
+        return cls(days, f"{data.get('version', 'unversioned')}+{package}", closures)
 
     @property
     def busdaycalendar(self) -> np.busdaycalendar:

@@ -33,6 +33,7 @@ class Mapping:
     fields: dict[str, FieldSpec]
     statuses: dict[str, str]
     delay_reasons: dict[str, Any]
+    pauses: dict[str, str] | None
     file: Path
     text: str
 
@@ -71,7 +72,8 @@ def load_mapping(path: Path) -> Mapping:
         id=data["id"], title=data["title"], agency=data["agency"],
         schedule=data.get("schedule", "@hourly"), tags=tuple(data.get("tags", [])),
         source=data["source"], id_path=data["record"]["id_path"], fields=fields,
-        statuses=data["statuses"], delay_reasons=data.get("delay_reasons", {}), file=path, text=text,
+        statuses=data["statuses"], delay_reasons=data.get("delay_reasons", {}), pauses=data.get("pauses"),
+        file=path, text=text,
     )
 
 

@@ -82,3 +82,20 @@ def sms_text(ctx: NoticeContext) -> str:
 def opdc_copy(ctx: NoticeContext) -> tuple[str, str]:
     subject, body = email_text(ctx)
     return f"สำเนา: {subject}", f"สำเนาส่ง สำนักงาน ก.พ.ร. (มาตรา ๑๐)\n\n{body}"
+
+
+def held_alert(ctx: NoticeContext, mapping_file: str | None) -> tuple[str, str]:
+    """To the agency: a delay notice is owed but cannot be sent without a reason."""
+    subject = f"[delayhub] ระงับการส่งหนังสือแจ้งเหตุล่าช้า คำขอเลขที่ {ctx.request_no}: ไม่มีเหตุแห่งความล่าช้า"
+    where = f"หรือกำหนดเหตุเริ่มต้นของกระบวนการใน {mapping_file} (delay_reasons)" if mapping_file else ""
+    body = "\n".join([
+        f"เรียน {ctx.department}",
+        "",
+        f"คำขอ{ctx.process_name} เลขที่ {ctx.request_no} พ้นกำหนดตามคู่มือสำหรับประชาชนเมื่อวันที่ {_d(ctx.due_on)} "
+        f"และถึงกำหนดแจ้งเหตุแห่งความล่าช้าครั้งที่ {to_thai_digits(str(ctx.sequence))} แล้ว "
+        "แต่ระบบไม่สามารถส่งหนังสือได้ เนื่องจากไม่มีเหตุแห่งความล่าช้า",
+        "",
+        f"กรุณาบันทึกเหตุแห่งความล่าช้าในระบบงานของหน่วยงาน {where} "
+        "ระบบจะส่งหนังสือให้ผู้ยื่นคำขอโดยอัตโนมัติในรอบถัดไป พร้อมระบุจำนวนวันที่ล่าช้า",
+    ])
+    return subject, body

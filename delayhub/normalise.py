@@ -117,6 +117,30 @@ def _transform(name: str, spec: FieldSpec, value: Any, mapping: Mapping) -> Any:
     raise RecordError(name, f"unknown transform '{kind}'")  # the connector schema prevents this
 
 
+def _pauses(raw: dict[str, Any], mapping: Mapping) -> list[dict[str, Any]]:
+    spec = mapping.pauses or {}
+    items = get_path(raw, spec["path"]) if spec.get("path") else [raw]
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise RecordError("pauses", f"'{spec['path']}' is not a list")
+    out = []
+    for i, item in enumerate(items):
+        where = f"pauses[{i}]" if spec.get("path") else "pauses"
+        start = get_path(item, spec["from"])
+        if _blank(start):
+            continue
+        end = get_path(item, spec["to"]) if spec.get("to") else None
+        reason = get_path(item, spec["reason"]) if spec.get("reason") else None
+        try:
+            pause = {"from": parse_date(start).isoformat(), "to": None if _blank(end) else parse_date(end).isoformat(),
+                     "reason": None if _blank(reason) else str(reason).strip()}
+        except ValueError as exc:
+            raise RecordError(where, str(exc)) from None
+        out.append(pause)
+    return out
+
+
 def _set(target: dict[str, Any], dotted: str, value: Any) -> None:
     *parents, leaf = dotted.split(".")
     for part in parents:
@@ -143,6 +167,14 @@ def normalise(raw: dict[str, Any], mapping: Mapping, registry: Registry,
         except RecordError as exc:
             problems.append(Problem(exc.field, exc.reason))
 
+    if mapping.pauses:
+        try:
+            pauses = _pauses(raw, mapping)
+        except RecordError as exc:
+            problems.append(Problem(exc.field, exc.reason))
+        else:
+            if pauses:
+                request["pauses"] = pauses
     manual = registry.manuals.get(request.get("manual_id", ""))
     if request.get("manual_id") and manual is None:
         problems.append(Problem("manual_id", f"manual '{request['manual_id']}' is not in the registry"))

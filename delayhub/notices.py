@@ -1,17 +1,23 @@
 """Section 10 as rules: which notices a request is owed on a given day.
 
-Past the due date and unfinished, delay notice k is owed on due + 1 + 7·(k−1); a finished
-request is owed a result notice within 7 days of finishing. Every notice goes to each of the
-applicant's channels and a copy to the OPDC.
+Past the due date and unfinished, delay notice k is owed on due + 1 + 7·(k−1) calendar days,
+until the request completes, is rejected or withdrawn. A finished request is owed a result
+notice within 7 days of finishing. Every notice goes to each of the applicant's channels and a
+copy to the OPDC (see sweep). The sequence arithmetic below works on single values and on
+numpy arrays alike, so the per-request path and the set-based sweep share one formula.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 UNFINISHED = frozenset({"received", "in_progress", "waiting_applicant"})
 FINISHED = frozenset({"completed", "rejected"})
+CLOSED = FINISHED | {"withdrawn"}
 RESULT_WITHIN_DAYS = 7
 REPEAT_DAYS = 7
 
@@ -24,32 +30,54 @@ class NoticeDue:
     late_days: int  # days between when it was owed and the day it is created
 
 
+def sequence_after(days_past_due: Any) -> Any:
+    """Delay notices owed when ``days_past_due`` days have passed since the due date (0 if none).
+
+    Day 1 past due owes notice 1, day 8 notice 2, day 15 notice 3…; int in, int out;
+    array in, array out.
+    """
+    past = np.asarray(days_past_due)
+    k = np.where(past > 0, (past - 1) // REPEAT_DAYS + 1, 0)
+    return int(k) if k.ndim == 0 else k
+
+
 def delay_sequence_on(due_on: dt.date, day: dt.date) -> int:
     """How many delay notices are owed by ``day`` (0 on or before the due date)."""
-    if day <= due_on:
-        return 0
-    return (day - due_on - dt.timedelta(days=1)).days // REPEAT_DAYS + 1
+    return sequence_after((day - due_on).days)
 
 
 def delay_owed_on(due_on: dt.date, k: int) -> dt.date:
     return due_on + dt.timedelta(days=1 + REPEAT_DAYS * (k - 1))
 
 
-def notices_owed(status: str, due_on: dt.date | None, completed_on: dt.date | None,
-                 today: dt.date, known_since: dt.date) -> list[NoticeDue]:
-    """Notices owed by ``today``.
+def first_sequence(due_on: dt.date, known_since: dt.date) -> int:
+    """The first delay notice the hub owes: periods that passed before it knew the request are
+    covered by the first notice it sends, not replayed one by one."""
+    return max(1, delay_sequence_on(due_on, known_since))
 
-    Every delay notice owed since the hub first knew the request (``known_since``) is listed,
-    so after an outage each missed one is sent once, marked late. Periods that passed before
-    the hub knew the request are covered by the first notice it sends, not replayed.
+
+def result_owed(completed_on: dt.date, today: dt.date, known_since: dt.date) -> bool:
+    """A finished request is owed its result notice if the hub knew it before it finished, or
+    the 7 days have not yet run out."""
+    return known_since <= completed_on or today <= completed_on + dt.timedelta(days=RESULT_WITHIN_DAYS)
+
+
+def result_late_days(completed_on: dt.date, today: dt.date) -> int:
+    return max(0, (today - completed_on - dt.timedelta(days=RESULT_WITHIN_DAYS)).days)
+
+
+def notices_owed(status: str, due_on: dt.date | None, completed_on: dt.date | None,
+                 today: dt.date, known_since: dt.date, already_sent: int = 0) -> list[NoticeDue]:
+    """Notices owed by ``today`` that are not yet among the first ``already_sent`` delay notices.
+
+    Every delay notice owed since the hub first knew the request is listed, so after an outage
+    each missed one is sent once, marked late with how many days.
     """
     if status in UNFINISHED and due_on is not None:
         last = delay_sequence_on(due_on, today)
-        first = max(1, delay_sequence_on(due_on, known_since))
+        first = max(first_sequence(due_on, known_since), already_sent + 1)
         return [NoticeDue("delay", k, delay_owed_on(due_on, k), (today - delay_owed_on(due_on, k)).days)
                 for k in range(first, last + 1)]
-    if status in FINISHED and completed_on is not None:
-        deadline = completed_on + dt.timedelta(days=RESULT_WITHIN_DAYS)
-        if known_since <= completed_on or today <= deadline:
-            return [NoticeDue("result", 1, completed_on, max(0, (today - deadline).days))]
+    if status in FINISHED and completed_on is not None and result_owed(completed_on, today, known_since):
+        return [NoticeDue("result", 1, completed_on, result_late_days(completed_on, today))]
     return []

@@ -28,6 +28,7 @@ class Agency:
     parent: str | None = None
     address: str = ""
     phone: str = ""
+    alert_email: str = ""  # where the hub tells the agency that a notice is held
 
 
 @dataclass(frozen=True)
@@ -83,11 +84,10 @@ def _load_agencies(path: Path) -> dict[str, Agency]:
         add(Agency(m["code"], m["name"], "ministry"), f"ministries[{i}]")
         for j, d in enumerate(m.get("departments", [])):
             where = f"ministries[{i}].departments[{j}]"
-            add(Agency(d["code"], d["name"], "department", m["code"], d.get("address", ""),
-                       d.get("phone", "")), where)
+            contact = (d.get("address", ""), d.get("phone", ""), d.get("alert_email", ""))
+            add(Agency(d["code"], d["name"], "department", m["code"], *contact), where)
             for k, v in enumerate(d.get("divisions", [])):
-                add(Agency(v["code"], v["name"], "division", d["code"], d.get("address", ""),
-                           d.get("phone", "")), f"{where}.divisions[{k}]")
+                add(Agency(v["code"], v["name"], "division", d["code"], *contact), f"{where}.divisions[{k}]")
     return out
 
 

@@ -1,100 +1,219 @@
-"""The daily notice sweep: recompute due dates, then queue every notice owed today."""
+"""The daily notice sweep: one set-based pass over the requests that need it.
+
+For each batch of open (or just changed) requests, in id order along an index: due dates for
+the whole batch at once through the calendar's numpy core (a per-request path only for
+requests with pauses), notices owed from the same vectorised sequence formula, then one
+transaction that stores the new due dates (each change kept as an event), the queued notices
+and each request's sweep state. Its cost follows the open requests, not the history.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from .calendar import ThaiCalendar
 from .config import TIMEZONE, DispatchConfig
-from .duedates import due_date
+from .duedates import base_due_dates, due_date
 from .mapping import Mapping
-from .messages import NoticeContext, email_text, opdc_copy, sms_text
-from .notices import NoticeDue, notices_owed
+from .messages import NoticeContext, email_text, held_alert, opdc_copy, sms_text
+from .notices import (
+    FINISHED,
+    UNFINISHED,
+    NoticeDue,
+    delay_owed_on,
+    result_late_days,
+    result_owed,
+    sequence_after,
+)
 from .registry import Registry
 from .store import HubStore
-from .store.models import Manual, Request
 
 log = logging.getLogger(__name__)
+BATCH = 20_000
+_NAT = np.datetime64("NaT", "D")
 
 
-def idempotency_key(request: Request, kind: str, sequence: int, channel: str) -> str:
+def idempotency_key(request: Any, kind: str, sequence: int, channel: str) -> str:
     """Stable, ASCII-only (it becomes the email's Message-ID), without personal data."""
     raw = f"{request.agency}|{request.request_no}|{kind}|{sequence}|{channel}"
     return "n-" + hashlib.sha256(raw.encode()).hexdigest()[:40]
 
 
-def request_due(request: Request, manual: Manual, calendar: ThaiCalendar) -> tuple[dt.date | None, str]:
-    pauses = [(dt.date.fromisoformat(p["from"]), dt.date.fromisoformat(p["to"]) if p.get("to") else None)
-              for p in request.pauses or []]
-    if request.status == "waiting_applicant" and not any(end is None for _, end in pauses):
-        pauses.append((request.updated_at.astimezone(TIMEZONE).date(), None))
-    start = request.clock_started_on or request.submitted_on
-    basis = f"{manual.manual_id}:{manual.processing_days}{manual.day_unit[0]}@{calendar.version}"
-    return due_date(start, manual.processing_days, manual.day_unit, calendar, pauses), basis
+def _pauses(row: Any) -> list[tuple[dt.date, dt.date | None]]:
+    return [(dt.date.fromisoformat(p["from"]), dt.date.fromisoformat(p["to"]) if p.get("to") else None)
+            for p in [*(row.pauses or []), *(row.derived_pauses or [])]]
+
+
+def due_dates(rows: list[Any], calendar: ThaiCalendar) -> np.ndarray:
+    """Due dates of a batch (NaT where there is none: unknown manual, or an open pause)."""
+    out = np.full(len(rows), _NAT)
+    groups: dict[ThaiCalendar, list[int]] = defaultdict(list)
+    for i, row in enumerate(rows):
+        if row.processing_days is None:
+            continue
+        cal = calendar.for_agency(row.division, row.department, row.ministry)
+        if row.pauses or row.derived_pauses:
+            due = due_date(row.clock_started_on or row.submitted_on, row.processing_days, row.day_unit, cal,
+                           _pauses(row))
+            out[i] = np.datetime64(due, "D") if due else _NAT
+        else:
+            groups[cal].append(i)
+    for cal, idx in groups.items():
+        picked = [rows[i] for i in idx]
+        starts = np.array([r.clock_started_on or r.submitted_on for r in picked], dtype="datetime64[D]")
+        days = np.array([r.processing_days for r in picked])
+        working = np.array([r.day_unit == "working" for r in picked])
+        out[idx] = base_due_dates(starts, days, working, cal)
+    return out
+
+
+def basis(row: Any, calendar: ThaiCalendar) -> str:
+    """What a due date was computed from: a change in either recomputes it and is recorded."""
+    cal = calendar.for_agency(row.division, row.department, row.ministry)
+    return f"{row.manual_id}:{row.processing_days}{(row.day_unit or '?')[0]}@{cal.version}"
+
+
+@dataclass
+class Plan:
+    due_changes: list[tuple[int, dt.date | None, dt.date | None, str]] = field(default_factory=list)
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    states: list[dict[str, Any]] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+def plan_batch(rows: list[Any], registry: Registry, calendar: ThaiCalendar, mappings: dict[str, Mapping],
+               dispatch: DispatchConfig, today: dt.date) -> Plan:
+    """What one batch owes today; pure (reads nothing, writes nothing)."""
+    plan = Plan()
+    due = due_dates(rows, calendar)
+    today64 = np.datetime64(today, "D")
+    known = np.array([r.created_at.astimezone(TIMEZONE).date() for r in rows], dtype="datetime64[D]")
+    status = np.array([r.status for r in rows])
+    unfinished = np.isin(status, list(UNFINISHED))
+    has_due = ~np.isnat(due)
+    k_last = np.where(has_due, sequence_after((today64 - due).astype(int)), 0)
+    k_first = np.maximum(1, np.where(has_due, sequence_after((known - due).astype(int)), 0))
+    sent = np.array([r.last_delay_seq for r in rows])
+    start = np.maximum(k_first, sent + 1)
+    owes_delay = unfinished & has_due & (k_last >= start)
+    plan.counts["requests"] += len(rows)
+    plan.counts["overdue"] += int((unfinished & has_due & (due < today64)).sum())
+    plan.counts["no_manual"] += sum(r.processing_days is None for r in rows)
+
+    for i, row in enumerate(rows):
+        new_due = due[i].astype(dt.date) if has_due[i] else None
+        b = basis(row, calendar)
+        if row.processing_days is not None and (new_due != row.due_on or b != row.due_basis):
+            plan.due_changes.append((row.id, row.due_on, new_due, b))
+        if owes_delay[i]:
+            queued = _delay_notices(plan, row, range(int(start[i]), int(k_last[i]) + 1), new_due, today,
+                                    registry, mappings, dispatch)
+            if queued > row.last_delay_seq:
+                plan.states.append({"id": row.id, "last_delay_seq": queued})
+        elif row.status in FINISHED and not row.result_queued and row.completed_on is not None:
+            known_on = known[i].astype(dt.date)
+            if row.processing_days is not None and result_owed(row.completed_on, today, known_on):
+                notice = NoticeDue("result", 1, row.completed_on, result_late_days(row.completed_on, today))
+                plan.outbox.extend(_rows(row, registry, notice, new_due, None, dispatch))
+                plan.counts["notices_owed"] += 1
+            plan.states.append({"id": row.id, "result_queued": True, "needs_sweep": False})
+        elif not unfinished[i] and row.status not in FINISHED:  # withdrawn: nothing more is owed
+            plan.states.append({"id": row.id, "needs_sweep": False})
+    return plan
+
+
+def _delay_notices(plan: Plan, row: Any, ks: range, due: dt.date, today: dt.date, registry: Registry,
+                   mappings: dict[str, Mapping], dispatch: DispatchConfig) -> int:
+    """Queue delay notices ks; returns the last sequence queued (held ones stop the run)."""
+    mapping = mappings.get(row.source_connector)
+    reason = row.delay_reason or (mapping.default_delay_reason(row.process_code) if mapping else None)
+    last = row.last_delay_seq
+    for k in ks:
+        owed_on = delay_owed_on(due, k)
+        notice = NoticeDue("delay", k, owed_on, (today - owed_on).days)
+        if not reason:
+            plan.counts["held_no_reason"] += 1
+            plan.outbox.extend(_alert(row, registry, notice, due, mapping, dispatch))
+            break  # never sent blank; sent late, once, when a reason arrives
+        plan.outbox.extend(_rows(row, registry, notice, due, reason, dispatch))
+        plan.counts["notices_owed"] += 1
+        if notice.late_days > 0:
+            plan.counts["late"] += 1
+        last = k
+    return last
 
 
 def sweep(store: HubStore, registry: Registry, calendar: ThaiCalendar, mappings: dict[str, Mapping],
-          dispatch: DispatchConfig, today: dt.date) -> dict[str, Any]:
+          dispatch: DispatchConfig, today: dt.date, batch: int = BATCH) -> dict[str, Any]:
     store.sync_registry(registry)
     with store.job("sweep") as job:
-        for key in ("requests", "overdue", "due_changed", "notices_owed", "outbox_added", "held_no_reason"):
+        for key in ("requests", "overdue", "due_changed", "notices_owed", "late", "outbox_added",
+                    "held_no_reason"):
             job.add(key, 0)
-        for batch in store.requests_to_sweep():
-            changes, rows = [], []
-            for request, manual in batch:
-                job.add("requests")
-                if manual is None:
-                    job.add("no_manual")
-                    continue
-                due, basis = request_due(request, manual, calendar)
-                if due != request.due_on or basis != request.due_basis:
-                    changes.append((request.id, request.due_on, due, basis))
-                    job.add("due_changed")
-                if due is not None and request.status in ("received", "in_progress", "waiting_applicant") \
-                        and due < today:
-                    job.add("overdue")
-                known = request.created_at.astimezone(TIMEZONE).date()
-                for notice in notices_owed(request.status, due, request.completed_on, today, known):
-                    reason = request.delay_reason
-                    mapping = mappings.get(request.source_connector)
-                    if not reason and mapping is not None:
-                        reason = mapping.default_delay_reason(request.process_code)
-                    if notice.kind == "delay" and not reason:
-                        job.add("held_no_reason")  # never send a delay notice without its reason
-                        continue
-                    job.add("notices_owed")
-                    rows.extend(_outbox_rows(request, manual, registry, notice, due, reason, dispatch))
-            store.set_due_dates(changes)
-            job.add("outbox_added", store.add_outbox(rows))
-        log.info("sweep %s: %s", today, job.stats)
+        job.stats["calendar"] = calendar.version
+        after = 0
+        while rows := store.sweep_batch(after, batch):
+            after = rows[-1].id
+            plan = plan_batch(rows, registry, calendar, mappings, dispatch, today)
+            job.add("outbox_added", store.apply_sweep(plan.due_changes, plan.outbox, plan.states))
+            job.add("due_changed", len(plan.due_changes))
+            for key, n in plan.counts.items():
+                job.add(key, n)
+        log.info("sweep %s: %s", today, job.stats)  # counts only: no personal data
         return dict(job.stats)
 
 
-def _outbox_rows(request: Request, manual: Manual, registry: Registry, notice: NoticeDue,
-                 due: dt.date | None, reason: str | None, dispatch: DispatchConfig) -> list[dict[str, Any]]:
-    department = registry.agencies.get(request.department)
-    division = registry.agencies.get(request.division or "")
-    ctx = NoticeContext(
-        request_no=request.request_no, department=department.name if department else request.department,
-        division=division.name if division else "", process_name=manual.process_name,
-        applicant_name=request.applicant_name, submitted_on=request.submitted_on, due_on=due,
-        kind=notice.kind, sequence=notice.sequence, reason=reason, status=request.status,
-        completed_on=request.completed_on, late_days=notice.late_days,
+def _context(row: Any, registry: Registry, notice: NoticeDue, due: dt.date | None, reason: str | None,
+             dispatch: DispatchConfig) -> NoticeContext:
+    department = registry.agencies.get(row.department)
+    division = registry.agencies.get(row.division or "")
+    return NoticeContext(
+        request_no=row.request_no, department=department.name if department else row.department,
+        division=division.name if division else "", process_name=row.process_name or "",
+        applicant_name=row.applicant_name, submitted_on=row.submitted_on, due_on=due,
+        kind=notice.kind, sequence=notice.sequence, reason=reason, status=row.status,
+        completed_on=row.completed_on, late_days=notice.late_days,
         contact_phone=department.phone if department else "", tracking_url=dispatch.tracking_url,
     )
-    common = dict(request_id=request.id, kind=notice.kind, sequence=notice.sequence, owed_on=notice.owed_on,
+
+
+def _keyed(row: Any, notice: NoticeDue, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    common = dict(request_id=row.id, kind=notice.kind, sequence=notice.sequence, owed_on=notice.owed_on,
                   late_days=notice.late_days)
-    rows = []
+    return [dict(common, **item, idempotency_key=idempotency_key(row, notice.kind, notice.sequence, item["channel"]))
+            for item in items]
+
+
+def _rows(row: Any, registry: Registry, notice: NoticeDue, due: dt.date | None, reason: str | None,
+          dispatch: DispatchConfig) -> list[dict[str, Any]]:
+    """One outbox row per channel the applicant has, and the copy to the OPDC."""
+    ctx = _context(row, registry, notice, due, reason, dispatch)
     subject, body = email_text(ctx)
-    if request.applicant_email:
-        rows.append(dict(common, channel="email", recipient=request.applicant_email, subject=subject, body=body))
-    if request.applicant_phone:
-        rows.append(dict(common, channel="sms", recipient=request.applicant_phone, subject="", body=sms_text(ctx)))
+    items = []
+    if row.applicant_email:
+        items.append(dict(channel="email", recipient=row.applicant_email, subject=subject, body=body))
+    if row.applicant_phone:
+        items.append(dict(channel="sms", recipient=row.applicant_phone, subject="", body=sms_text(ctx)))
     copy_subject, copy_body = opdc_copy(ctx)
-    rows.append(dict(common, channel="opdc", recipient=dispatch.opdc_email, subject=copy_subject, body=copy_body))
-    for row in rows:
-        row["idempotency_key"] = idempotency_key(request, notice.kind, notice.sequence, row["channel"])
-    return rows
+    items.append(dict(channel="opdc", recipient=dispatch.opdc_email, subject=copy_subject, body=copy_body))
+    return _keyed(row, notice, items)
+
+
+def _alert(row: Any, registry: Registry, notice: NoticeDue, due: dt.date, mapping: Mapping | None,
+           dispatch: DispatchConfig) -> list[dict[str, Any]]:
+    """Tell the agency, once per held notice, that it needs a reason before it can be sent."""
+    department = registry.agencies.get(row.department)
+    if department is None or not department.alert_email:
+        log.warning("held notice for %s: agency %s has no alert_email in the registry", row.id, row.department)
+        return []
+    held = NoticeDue("held", notice.sequence, notice.owed_on, notice.late_days)
+    subject, body = held_alert(_context(row, registry, notice, due, None, dispatch),
+                               f"mappings/{mapping.file.name}" if mapping else None)
+    return _keyed(row, held, [dict(channel="agency", recipient=department.alert_email, subject=subject, body=body)])

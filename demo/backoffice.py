@@ -101,6 +101,8 @@ def dbd_records(today: dt.date, n: int = 200) -> list[dict[str, Any]]:
             "state": state,
             "finish_date": _be(finished, style) if finished else None,
             "late_reason": rng.choice(DBD_REASONS) if state == "อยู่ระหว่างพิจารณา" and rng.random() < 0.6 else None,
+            "waiting_since": (_be(min(today, complete + dt.timedelta(days=i % 5)), style)
+                              if state == "รอเอกสารเพิ่มเติมจากผู้ยื่นคำขอ" else None),
             "applicant": {
                 "full_name": person["name"],
                 "pid": person["pid"],
@@ -142,6 +144,7 @@ def fda_records(today: dt.date, n: int = 60) -> list[dict[str, Any]]:
             "status": state,
             "decisionDate": finished.isoformat() if finished else None,
             "delayNote": "รอผลการตรวจวิเคราะห์จากห้องปฏิบัติการ" if state == "REVIEW" and i % 3 else None,
+            "holds": _fda_holds(state, submitted, today, i),
             "contact": {"name": person["name"], "citizenId": person["pid"], "phone": "+66" + person["mobile"][1:],
                         "email": person["email"]},
             "modifiedAt": f"{modified.isoformat()}T09:{i % 60:02d}:00+07:00",
@@ -149,6 +152,17 @@ def fda_records(today: dt.date, n: int = 60) -> list[dict[str, Any]]:
     out[11]["submittedDate"] = "ไม่ระบุ"
     out[23]["manualCode"] = "MOC-DBD-001"  # another department's manual
     return out
+
+
+def _fda_holds(state: str, submitted: dt.date, today: dt.date, i: int) -> list[dict[str, Any]]:
+    """Clock stops the FDA system records: an open one while waiting, a closed one on some reviews."""
+    start = min(today, submitted + dt.timedelta(days=10 + i % 7))
+    if state == "PENDING_APPLICANT":
+        return [{"start": start.isoformat(), "end": None, "note": "รอผู้ยื่นคำขอส่งเอกสารเพิ่มเติม"}]
+    if state == "REVIEW" and i % 4 == 0:
+        return [{"start": start.isoformat(), "end": (start + dt.timedelta(days=4)).isoformat(),
+                 "note": "รอผู้ยื่นคำขอชี้แจงสูตรส่วนประกอบ"}]
+    return []
 
 
 @dataclass

@@ -47,8 +47,13 @@ def test_due_date_units(cal: ThaiCalendar, start: dt.date, days: int, unit: str,
                      id="weekend-pause-adds-nothing-to-working-manual"),
         pytest.param(3, "calendar", [(D(2026, 11, 24), D(2026, 11, 24))], D(2026, 11, 27),
                      id="calendar-one-day-pause"),
-        pytest.param(2, "calendar", [(D(2026, 11, 28), D(2026, 11, 29))], D(2026, 11, 27),
+        # 6 calendar days from Mon 23 end Sun 29 (due Mon 30 by s.193/8); the paused Sat 28 + Sun 29
+        # push the count to Tue Dec 1
+        pytest.param(6, "calendar", [(D(2026, 11, 28), D(2026, 11, 29))], D(2026, 12, 1),
                      id="calendar-weekend-pause-adds-both-days"),
+        # 2 calendar days from Mon 23 end Wed 25; a pause beginning Sat 28 comes after the deadline
+        pytest.param(2, "calendar", [(D(2026, 11, 28), D(2026, 11, 29))], D(2026, 11, 25),
+                     id="pause-after-the-deadline-does-not-extend-it"),
         pytest.param(5, "working", [(D(2026, 11, 24), D(2026, 11, 26)), (D(2026, 11, 25), D(2026, 11, 27))],
                      D(2026, 12, 4), id="overlapping-pauses-merged"),
         pytest.param(5, "working", [(D(2026, 11, 25), D(2026, 11, 27)), (D(2026, 11, 24), D(2026, 11, 26))],
@@ -56,7 +61,9 @@ def test_due_date_units(cal: ThaiCalendar, start: dt.date, days: int, unit: str,
         pytest.param(5, "working", [(D(2026, 11, 25), D(2026, 11, 25)), (D(2026, 11, 25), D(2026, 11, 25))],
                      D(2026, 12, 1), id="same-pause-twice-counted-once"),
         pytest.param(5, "working", [(D(2026, 11, 23), D(2026, 11, 30)), (D(2026, 11, 25), D(2026, 11, 26))],
-                     D(2026, 12, 9), id="nested-pause-counted-once"),
+                     # paused Mon 23–Mon 30 (the start day itself is never counted), so the
+                     # 5 days run Dec 1, 2, 3, 4 and — past Dec 5–7 (Sat, Sun, substitution) — Dec 8
+                     D(2026, 12, 8), id="nested-pause-counted-once"),
         pytest.param(5, "working", [(D(2026, 11, 24), D(2026, 11, 24)), (D(2026, 11, 25), D(2026, 11, 25))],
                      D(2026, 12, 2), id="adjacent-pauses-both-counted"),
         pytest.param(4, "calendar", [(D(2026, 11, 24), D(2026, 11, 26)), (D(2026, 11, 25), D(2026, 11, 27))],

@@ -33,7 +33,7 @@ def dispatch(store: HubStore, cfg: DispatchConfig, batch: int = 500) -> dict[str
         job.add("released", store.release_stale_claims())
         session = requests.Session()
         while rows := store.claim_outbox(batch):
-            mails = [r for r in rows if r.channel in ("email", "opdc")]
+            mails = [r for r in rows if r.channel in st.EMAIL_CHANNELS]
             outcomes: list[tuple[Any, Exception | str]] = list(zip(mails, send_emails(
                 [Email(r.idempotency_key, r.recipient, r.subject, r.body) for r in mails], cfg.smtp), strict=True))
             for r in rows:

@@ -7,5 +7,8 @@ PERMANENT_FAILURE = "permanent-failure"  # the address or message was refused: n
 TECHNICAL_FAILURE = "technical-failure"  # retries ran out
 
 IN_FLIGHT = (PENDING, SENDING)
+
+# Channels sent by email: the applicant's, the copy to the OPDC, and alerts to the agency.
+EMAIL_CHANNELS = ("email", "opdc", "agency")
 DELIVERED = (SENT,)
 FAILED = (PERMANENT_FAILURE, TECHNICAL_FAILURE)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.expression import false, true
 
 
 class UtcDateTime(TypeDecorator[dt.datetime]):
@@ -70,6 +71,7 @@ class Request(Base):
     __table_args__ = (
         UniqueConstraint("agency", "request_no", name="uq_requests_agency_request_no"),
         Index("ix_requests_status_due", "status", "due_on"),
+        Index("ix_requests_needs_sweep", "needs_sweep", "id"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     agency: Mapped[str] = mapped_column(String(40))  # department code: request_no is unique within it
@@ -99,6 +101,13 @@ class Request(Base):
     checksum: Mapped[str] = mapped_column(String(64))
     due_on: Mapped[dt.date | None] = mapped_column(Date)
     due_basis: Mapped[str | None] = mapped_column(String(120))  # manual days + calendar version
+    # Pauses the hub derived from status changes into and out of waiting_applicant.
+    derived_pauses: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    # Sweep state: which delay notices are already queued, whether the result notice is, and
+    # whether the request still needs the daily sweep (open, or changed since the last one).
+    last_delay_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    result_queued: Mapped[bool] = mapped_column(default=False, server_default=false())
+    needs_sweep: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import create_engine, event, func, select, update
+from sqlalchemy import create_engine, event, func, insert, select, true, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -164,8 +164,9 @@ class HubStore:
                     stats.unchanged += 1
                     continue
                 if row is None:
-                    row = Request(agency=key[0], created_at=now)
+                    row = Request(agency=key[0], created_at=now, derived_pauses=[])
                     _apply(row, rec, now)
+                    row.derived_pauses = _track_waiting(None, row.status, [], config.today())
                     s.add(row)
                     s.flush()
                     s.add(RequestEvent(request_id=row.id, at=now, kind="created", to_value=row.status,
@@ -176,6 +177,7 @@ class HubStore:
                 _apply(row, rec, now)
                 stats.updated += 1
                 if before != row.status:
+                    row.derived_pauses = _track_waiting(before, row.status, row.derived_pauses or [], config.today())
                     stats.status_changes += 1
                     s.add(RequestEvent(request_id=row.id, at=now, kind="status", from_value=before,
                                        to_value=row.status, source=source))
@@ -233,51 +235,60 @@ class HubStore:
             return list(s.scalars(select(JobRun).where(JobRun.started_at >= since).order_by(JobRun.id)))
 
     # --- sweep --------------------------------------------------------------------------------
-    def requests_to_sweep(self, batch_size: int = 5000) -> Iterator[list[tuple[Request, Manual | None]]]:
-        """Unfinished requests and those finished recently enough to be owed a result notice."""
-        with self.session() as s:
-            query = (select(Request, Manual).join(Manual, Manual.manual_id == Request.manual_id, isouter=True)
-                     .where(Request.status != "withdrawn").order_by(Request.id)
-                     .execution_options(yield_per=batch_size))
-            batch: list[tuple[Request, Manual | None]] = []
-            for row in s.execute(query):
-                batch.append((row[0], row[1]))
-                if len(batch) >= batch_size:
-                    yield batch
-                    batch = []
-            if batch:
-                yield batch
+    def sweep_batch(self, after_id: int, limit: int) -> list[Any]:
+        """The next requests that need the sweep (open, or changed since), by id, with their manual.
 
-    def set_due_dates(self, changes: Sequence[tuple[int, dt.date | None, dt.date | None, str]]) -> None:
-        """(request id, old due, new due, basis): store the new due date and record the change."""
-        if not changes:
-            return
+        Walks the (needs_sweep, id) index: the cost follows open requests, not the history.
+        """
+        columns = [Request.id, Request.agency, Request.request_no, Request.ministry, Request.department,
+                   Request.division, Request.process_code, Request.manual_id, Request.status, Request.submitted_on,
+                   Request.clock_started_on, Request.completed_on, Request.pauses, Request.derived_pauses,
+                   Request.due_on, Request.due_basis, Request.created_at, Request.last_delay_seq,
+                   Request.result_queued, Request.delay_reason, Request.source_connector, Request.applicant_name,
+                   Request.applicant_email, Request.applicant_phone, Manual.processing_days, Manual.day_unit,
+                   Manual.process_name]
+        query = (select(*columns).join(Manual, Manual.manual_id == Request.manual_id, isouter=True)
+                 .where(Request.needs_sweep == true(), Request.id > after_id).order_by(Request.id).limit(limit))
+        with self.session() as s:
+            return list(s.execute(query))
+
+    def apply_sweep(self, due_changes: Sequence[tuple[int, dt.date | None, dt.date | None, str]],
+                    outbox_rows: Sequence[dict[str, Any]], states: Sequence[dict[str, Any]]) -> int:
+        """One transaction: new due dates (each change kept as an event), the queued notices and
+        each request's sweep state. Either all of it lands or none, so a notice is never
+        counted as queued without its outbox row. Returns the outbox rows added."""
         now = config.now()
         with self.transaction() as s:
-            for request_id, old, new, basis in changes:
-                s.execute(update(Request).where(Request.id == request_id).values(due_on=new, due_basis=basis))
-                s.add(RequestEvent(request_id=request_id, at=now, kind="due", source=basis,
-                                   from_value=old.isoformat() if old else None,
-                                   to_value=new.isoformat() if new else None))
+            if due_changes:
+                s.execute(update(Request), [{"id": rid, "due_on": new, "due_basis": basis}
+                                            for rid, _old, new, basis in due_changes])
+                s.execute(insert(RequestEvent), [
+                    {"request_id": rid, "at": now, "kind": "due", "source": basis,
+                     "from_value": old.isoformat() if old else None, "to_value": new.isoformat() if new else None}
+                    for rid, old, new, basis in due_changes])
+            added = self._add_outbox(s, outbox_rows, now)
+            if states:
+                s.execute(update(Request), list(states))
+        return added
 
     def add_outbox(self, rows: Sequence[dict[str, Any]]) -> int:
         """Queue notices; a (request, kind, sequence, channel) already queued is skipped."""
+        with self.transaction() as s:
+            return self._add_outbox(s, rows, config.now())
+
+    @staticmethod
+    def _add_outbox(s: Session, rows: Sequence[dict[str, Any]], now: dt.datetime) -> int:
         if not rows:
             return 0
         keys = [r["idempotency_key"] for r in rows]
-        now, added = config.now(), 0
-        with self.transaction() as s:
-            have = set()
-            for i in range(0, len(keys), 500):
-                have.update(s.scalars(select(Outbox.idempotency_key).where(
-                    Outbox.idempotency_key.in_(keys[i:i + 500]))))
-            for r in rows:
-                if r["idempotency_key"] in have:
-                    continue
-                have.add(r["idempotency_key"])
-                s.add(Outbox(status="pending", attempts=0, next_attempt_at=now, created_at=now, **r))
-                added += 1
-        return added
+        have: set[str] = set()
+        for i in range(0, len(keys), 500):
+            have.update(s.scalars(select(Outbox.idempotency_key).where(Outbox.idempotency_key.in_(keys[i:i + 500]))))
+        fresh = {r["idempotency_key"]: r for r in rows if r["idempotency_key"] not in have}
+        if fresh:
+            s.execute(insert(Outbox), [{"status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now,
+                                        **r} for r in fresh.values()])
+        return len(fresh)
 
     # --- dispatch -----------------------------------------------------------------------------
     def claim_outbox(self, limit: int = 500) -> list[Outbox]:
@@ -372,3 +383,23 @@ def _apply(row: Request, rec: dict[str, Any], now: dt.datetime) -> None:
     row.source_fetched_at = dt.datetime.fromisoformat(src["fetched_at"]) if src.get("fetched_at") else now
     row.checksum = src["checksum"]
     row.updated_at = now
+    row.needs_sweep = True
+
+
+def _track_waiting(before: str | None, after: str, pauses: list[dict[str, Any]],
+                   today: dt.date) -> list[dict[str, Any]]:
+    """Open a pause when a request starts waiting for the applicant; close it when it stops.
+
+    The pause runs from the day the hub saw the request start waiting to the day before it saw
+    it stop (the clock runs again on the day the applicant answers).
+    """
+    pauses = [dict(p) for p in pauses]
+    if after == "waiting_applicant" and before != "waiting_applicant":
+        pauses.append({"from": today.isoformat(), "to": None, "reason": "waiting_applicant"})
+    elif before == "waiting_applicant" and after != "waiting_applicant" and pauses and pauses[-1]["to"] is None:
+        end = today - dt.timedelta(days=1)
+        if end < dt.date.fromisoformat(pauses[-1]["from"]):
+            pauses.pop()  # waited less than a day: nothing to add back
+        else:
+            pauses[-1]["to"] = end.isoformat()
+    return pauses

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 09:00:08.177446
+Create Date: 2026-11-25
 """
 
 from alembic import op
