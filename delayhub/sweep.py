@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .calendar import ThaiCalendar
-from .config import TIMEZONE, DispatchConfig
+from .config import DispatchConfig
 from .duedates import base_due_dates, due_date
 from .mapping import Mapping
 from .messages import NoticeContext, email_text, held_alert, opdc_copy, sms_text
@@ -94,7 +94,7 @@ def plan_batch(rows: list[Any], registry: Registry, calendar: ThaiCalendar, mapp
     plan = Plan()
     due = due_dates(rows, calendar)
     today64 = np.datetime64(today, "D")
-    known = np.array([r.created_at.astimezone(TIMEZONE).date() for r in rows], dtype="datetime64[D]")
+    known = np.array([r.known_on for r in rows], dtype="datetime64[D]")
     status = np.array([r.status for r in rows])
     unfinished = np.isin(status, list(UNFINISHED))
     has_due = ~np.isnat(due)

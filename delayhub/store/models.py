@@ -105,6 +105,7 @@ class Request(Base):
     derived_pauses: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     # Sweep state: which delay notices are already queued, whether the result notice is, and
     # whether the request still needs the daily sweep (open, or changed since the last one).
+    known_on: Mapped[dt.date | None] = mapped_column(Date)  # the Bangkok day the hub first saw it
     last_delay_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     result_queued: Mapped[bool] = mapped_column(default=False, server_default=false())
     needs_sweep: Mapped[bool] = mapped_column(default=True, server_default=true())

@@ -164,7 +164,7 @@ class HubStore:
                     stats.unchanged += 1
                     continue
                 if row is None:
-                    row = Request(agency=key[0], created_at=now, derived_pauses=[])
+                    row = Request(agency=key[0], created_at=now, known_on=config.today(), derived_pauses=[])
                     _apply(row, rec, now)
                     row.derived_pauses = _track_waiting(None, row.status, [], config.today())
                     s.add(row)
@@ -243,7 +243,7 @@ class HubStore:
         columns = [Request.id, Request.agency, Request.request_no, Request.ministry, Request.department,
                    Request.division, Request.process_code, Request.manual_id, Request.status, Request.submitted_on,
                    Request.clock_started_on, Request.completed_on, Request.pauses, Request.derived_pauses,
-                   Request.due_on, Request.due_basis, Request.created_at, Request.last_delay_seq,
+                   Request.due_on, Request.due_basis, Request.known_on, Request.last_delay_seq,
                    Request.result_queued, Request.delay_reason, Request.source_connector, Request.applicant_name,
                    Request.applicant_email, Request.applicant_phone, Manual.processing_days, Manual.day_unit,
                    Manual.process_name]
