@@ -110,6 +110,8 @@ def _load_manuals(path: Path, agencies: dict[str, Agency]) -> dict[str, Manual]:
         except ValueError:
             raise ConfigError(str(path), where,
                               f"processing_days '{row['processing_days']}' is not a whole number") from None
+        if days < 1:
+            raise ConfigError(str(path), where, f"processing_days must be at least 1 (got {days})")
         out[row["manual_id"]] = Manual(row["manual_id"], row["division"], row["process_code"],
                                        row["process_name"], days, row["day_unit"])
     return out
