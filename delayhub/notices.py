@@ -41,6 +41,19 @@ def sequence_after(days_past_due: Any) -> Any:
     return int(k) if k.ndim == 0 else k
 
 
+def delay_ranges(due: np.ndarray, today: dt.date, known: np.ndarray, sent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For whole arrays of open requests: the first and last delay notice to queue today.
+
+    ``due`` and ``known`` are datetime64[D] (NaT: no due date), ``sent`` the last sequence
+    already queued. Nothing is owed where first > last.
+    """
+    has_due = ~np.isnat(due)
+    today64 = np.datetime64(today, "D")
+    last = np.where(has_due, sequence_after((today64 - due).astype(np.int64)), 0)
+    first = np.maximum(1, np.where(has_due, sequence_after((known - due).astype(np.int64)), 0))
+    return np.maximum(first, sent + 1), last
+
+
 def delay_sequence_on(due_on: dt.date, day: dt.date) -> int:
     """How many delay notices are owed by ``day`` (0 on or before the due date)."""
     return sequence_after((day - due_on).days)

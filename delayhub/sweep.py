@@ -28,9 +28,9 @@ from .notices import (
     UNFINISHED,
     NoticeDue,
     delay_owed_on,
+    delay_ranges,
     result_late_days,
     result_owed,
-    sequence_after,
 )
 from .registry import Registry
 from .store import HubStore
@@ -95,13 +95,9 @@ def plan_batch(rows: list[Any], registry: Registry, calendar: ThaiCalendar, mapp
     due = due_dates(rows, calendar)
     today64 = np.datetime64(today, "D")
     known = np.array([r.known_on for r in rows], dtype="datetime64[D]")
-    status = np.array([r.status for r in rows])
-    unfinished = np.isin(status, list(UNFINISHED))
+    unfinished = np.isin(np.array([r.status for r in rows]), list(UNFINISHED))
     has_due = ~np.isnat(due)
-    k_last = np.where(has_due, sequence_after((today64 - due).astype(int)), 0)
-    k_first = np.maximum(1, np.where(has_due, sequence_after((known - due).astype(int)), 0))
-    sent = np.array([r.last_delay_seq for r in rows])
-    start = np.maximum(k_first, sent + 1)
+    start, k_last = delay_ranges(due, today, known, np.array([r.last_delay_seq for r in rows]))
     owes_delay = unfinished & has_due & (k_last >= start)
     plan.counts["requests"] += len(rows)
     plan.counts["overdue"] += int((unfinished & has_due & (due < today64)).sum())
