@@ -1,8 +1,13 @@
-"""The one protocol every connector speaks: check · discover · read(cursor)."""
+"""The one protocol every connector speaks: check · discover · read(cursor).
+
+A connector takes plain settings (the mapping's ``source`` block), ``Secrets`` (from an Airflow
+Connection or the environment, never from mappings/) and, where it keeps state of its own
+beyond a cursor, a ``ConnectorState`` (the hub store implements it). It imports no Airflow.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -15,14 +20,49 @@ class Secrets:
     login: str | None = None
     password: str | None = field(default=None, repr=False)
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
+    host: str | None = None
+    port: int | None = None
+    schema: str | None = None  # the Connection's schema field: database name for ODBC
+
+
+@dataclass(frozen=True)
+class Reject:
+    """Something a connector could not turn into records at all (a malformed file, say).
+
+    It goes to quarantine whole, with its reason; the rest of the read goes on.
+    """
+
+    source_id: str  # e.g. the file name
+    field: str  # e.g. "file" or "file:line 7"
+    reason: str
+    raw: dict[str, Any]
 
 
 @dataclass
 class Page:
-    """One page of raw records and the cursor that is safe to save once all pages are stored."""
+    """One page of raw records and the cursor that is safe to save once all pages are stored.
+
+    ``ack`` is called after the page is stored (a file connector archives its file then);
+    ``rejects`` are quarantined with the page.
+    """
 
     records: list[dict[str, Any]]
     cursor: str | None
+    rejects: list[Reject] = field(default_factory=list)
+    ack: Callable[[], None] | None = None
+
+
+class ConnectorState(Protocol):
+    """State some connectors keep in the hub store."""
+
+    def ledger_has(self, connector_id: str, sha256: str) -> bool:
+        """Was a file with this content already read by this connector?"""
+
+    def ledger_add(self, connector_id: str, sha256: str, name: str, rows: int, status: str) -> None:
+        """Remember a file read (status processed | quarantined)."""
+
+    def pushed_records(self, connector_id: str, after_id: int, limit: int) -> list[tuple[int, dict[str, Any]]]:
+        """Records an agency pushed to the intake endpoint, oldest first, after ``after_id``."""
 
 
 class Connector(Protocol):

@@ -21,7 +21,8 @@ MAX_PAGES = 100_000  # a paginator that never ends is a bug in the source, not a
 
 
 class RestConnector:
-    def __init__(self, source: dict[str, Any], secrets: Secrets, session: requests.Session | None = None) -> None:
+    def __init__(self, source: dict[str, Any], secrets: Secrets, session: requests.Session | None = None,
+                 state: Any = None, connector_id: str = "") -> None:
         if not secrets.base_url:
             raise ConfigError(f"connection {source.get('connection_id')!r}", "host",
                               "has no host: set the back office's address in the Airflow Connection")

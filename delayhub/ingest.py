@@ -9,7 +9,7 @@ from connectors.base import Connector
 
 from . import config
 from .mapping import Mapping
-from .normalise import normalise
+from .normalise import checksum, normalise
 from .registry import Registry
 from .store import HubStore
 from .store.repo import QuarantineEntry
@@ -28,6 +28,10 @@ def ingest(mapping: Mapping, connector: Connector, store: HubStore, registry: Re
         for page in connector.read(cursor):
             fetched_at = config.now()
             good, bad = [], []
+            for reject in page.rejects:
+                bad.append(QuarantineEntry(mapping.id, reject.source_id, reject.field, reject.reason, reject.raw,
+                                           checksum(reject.raw)))
+                job.add("rejected_whole")
             for raw in page.records:
                 outcome = normalise(raw, mapping, registry, fetched_at)
                 if outcome.request is not None:
@@ -44,6 +48,8 @@ def ingest(mapping: Mapping, connector: Connector, store: HubStore, registry: Re
             job.add("updated", stats.updated)
             job.add("unchanged", stats.unchanged)
             job.add("status_changes", stats.status_changes)
+            if page.ack is not None:
+                page.ack()  # only now that the page is stored
             new_cursor = page.cursor
         if new_cursor != cursor:
             store.set_cursor(mapping.id, new_cursor)

@@ -8,16 +8,28 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 from .config import schemas_dir
+
+
+@cache
+def _registry() -> Registry:
+    """Every schema under schemas/, by its $id, so one may $ref another (sources/<type>.schema.json)."""
+    resources = []
+    for path in sorted(schemas_dir().rglob("*.schema.json")):
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        Draft202012Validator.check_schema(schema)
+        resources.append((schema["$id"], Resource.from_contents(schema, default_specification=DRAFT202012)))
+    return Registry().with_resources(resources)
 
 
 @cache
 def validator(name: str) -> Draft202012Validator:
     """``validator("request")`` checks a standard request; ``validator("connector")`` a mapping."""
     schema = json.loads((schemas_dir() / f"{name}.schema.json").read_text(encoding="utf-8"))
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, format_checker=FormatChecker())
+    return Draft202012Validator(schema, registry=_registry(), format_checker=FormatChecker())
 
 
 def _deepest(error: ValidationError) -> ValidationError:

@@ -196,3 +196,41 @@ class DeliveryAttempt(Base):
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     outcome: Mapped[str] = mapped_column(String(20))
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class FileLedger(Base):
+    """Each dropped file's content, read once per connector whatever name it comes under."""
+
+    __tablename__ = "file_ledger"
+    connector_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(500))
+    rows: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))  # processed | quarantined
+    read_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class PushBatch(Base):
+    """A batch an agency pushed; the idempotency key makes a retried batch return the first answer."""
+
+    __tablename__ = "push_batches"
+    __table_args__ = (UniqueConstraint("connector_id", "idempotency_key", name="uq_push_batches_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    connector_id: Mapped[str] = mapped_column(String(80))
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    accepted: Mapped[int] = mapped_column(Integer)
+    rejected: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]] = mapped_column()
+
+
+class PushRecord(Base):
+    """An accepted pushed record, stored before the agency gets its answer; read by its ingest DAG."""
+
+    __tablename__ = "push_records"
+    __table_args__ = (Index("ix_push_records_connector_id", "connector_id", "id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    connector_id: Mapped[str] = mapped_column(String(80))
+    batch_id: Mapped[int] = mapped_column(ForeignKey("push_batches.id"))
+    record: Mapped[dict[str, Any]] = mapped_column()
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

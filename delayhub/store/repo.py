@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, func, insert, select, true, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .. import config
@@ -21,9 +22,12 @@ from .models import (
     Agency,
     Cursor,
     DeliveryAttempt,
+    FileLedger,
     JobRun,
     Manual,
     Outbox,
+    PushBatch,
+    PushRecord,
     Quarantine,
     Request,
     RequestEvent,
@@ -209,6 +213,49 @@ class HubStore:
     def set_cursor(self, connector_id: str, value: str | None) -> None:
         with self.transaction() as s:
             s.merge(Cursor(connector_id=connector_id, value=value, updated_at=config.now()))
+
+    # --- connector state: file ledger and push inbox (connectors.base.ConnectorState) ----------
+    def ledger_has(self, connector_id: str, sha256: str) -> bool:
+        with self.session() as s:
+            return s.get(FileLedger, (connector_id, sha256)) is not None
+
+    def ledger_add(self, connector_id: str, sha256: str, name: str, rows: int, status: str) -> None:
+        with self.transaction() as s:
+            s.merge(FileLedger(connector_id=connector_id, sha256=sha256, file_name=name, rows=rows, status=status,
+                               read_at=config.now()))
+
+    def pushed_records(self, connector_id: str, after_id: int, limit: int) -> list[tuple[int, dict[str, Any]]]:
+        with self.session() as s:
+            rows = s.execute(select(PushRecord.id, PushRecord.record)
+                             .where(PushRecord.connector_id == connector_id, PushRecord.id > after_id)
+                             .order_by(PushRecord.id).limit(limit))
+            return [(r.id, r.record) for r in rows]
+
+    def accept_push(self, connector_id: str, idempotency_key: str, records: Sequence[dict[str, Any]],
+                    response: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Store a pushed batch's accepted records and its answer in one transaction.
+
+        Returns (answer, replayed): a batch already received under the same key gets the first
+        answer back and stores nothing, even when both arrive at once (the unique key decides).
+        """
+        now = config.now()
+        try:
+            with self.transaction() as s:
+                batch = PushBatch(connector_id=connector_id, idempotency_key=idempotency_key, received_at=now,
+                                  accepted=len(records), rejected=response.get("rejected", 0), response=response)
+                s.add(batch)
+                s.flush()
+                if records:
+                    s.execute(insert(PushRecord), [{"connector_id": connector_id, "batch_id": batch.id,
+                                                    "record": r, "received_at": now} for r in records])
+            return response, False
+        except IntegrityError:
+            with self.session() as s:
+                first = s.scalar(select(PushBatch.response).where(PushBatch.connector_id == connector_id,
+                                                                  PushBatch.idempotency_key == idempotency_key))
+            if first is None:
+                raise
+            return first, True
 
     # --- job runs -----------------------------------------------------------------------------
     @contextmanager

@@ -8,21 +8,19 @@ from airflow.sdk import BaseHook
 
 from connectors.base import Secrets
 from delayhub.config import DispatchConfig, SmsConfig, SmtpConfig, dispatch_from_env
+from delayhub.connections import base_url, secrets_from_fields
 
 SMTP_CONN_ID = "delayhub_smtp"
 SMS_CONN_ID = "delayhub_sms"
 
 
-def _base_url(host: str, port: int | None, scheme: str | None) -> str:
-    if host.startswith(("http://", "https://")):
-        return host if not port else f"{host.rstrip('/')}:{port}"
-    return f"{scheme or 'http'}://{host}" + (f":{port}" if port else "")
-
-
-def connector_secrets(conn_id: str) -> Secrets:
+def connector_secrets(conn_id: str | None) -> Secrets:
+    """The Connection's fields as connector secrets; none for sources that need no Connection."""
+    if not conn_id:
+        return Secrets()
     conn = BaseHook.get_connection(conn_id)
-    return Secrets(base_url=_base_url(conn.host or "", conn.port, conn.schema), login=conn.login,
-                   password=conn.password, extra=conn.extra_dejson)
+    return secrets_from_fields({"host": conn.host, "port": conn.port, "schema": conn.schema, "login": conn.login,
+                                "password": conn.password, "extra": conn.extra_dejson})
 
 
 def _optional(conn_id: str):
@@ -44,7 +42,7 @@ def dispatch_config() -> DispatchConfig:
                           sender=extra.get("from", smtp.sender))
     if (conn := _optional(SMS_CONN_ID)) is not None:
         path = conn.extra_dejson.get("path", "/sms")
-        sms = SmsConfig(url=_base_url(conn.host or "", conn.port, conn.schema) + path,
+        sms = SmsConfig(url=base_url(conn.host or "", conn.port, conn.schema) + path,
                         token=conn.password or None, sender=conn.extra_dejson.get("sender", sms.sender))
     return DispatchConfig(smtp=smtp, sms=sms, opdc_email=os.environ.get("DELAYHUB_OPDC_EMAIL", base.opdc_email),
                           max_attempts=base.max_attempts, tracking_url=base.tracking_url)

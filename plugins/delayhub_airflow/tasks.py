@@ -21,8 +21,9 @@ def run_ingest(mapping_file: str) -> dict[str, Any]:
     from pathlib import Path
 
     mapping = load_mapping(Path(mapping_file))
-    connector = connectors.build(mapping.source, connector_secrets(mapping.source["connection_id"]))
     store = HubStore.open()
+    connector = connectors.build(mapping.source, connector_secrets(mapping.source.get("connection_id")), store,
+                                 mapping.id)
     try:
         return ingest(mapping, connector, store, Registry.load())
     finally:
