@@ -1,8 +1,10 @@
-"""REST back offices over requests: API key or basic auth, page-number or next-link pages,
-an incremental cursor on the records' last-updated field, retries with backoff on 429/5xx."""
+"""REST back offices over requests: API key, basic auth or OAuth2 client credentials;
+page-number, next-link or cursor-token pages; an incremental cursor on the records'
+last-updated field; retries with backoff on 429/5xx."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urljoin
@@ -43,6 +45,12 @@ class RestConnector:
             self.session.headers[auth.get("header", "X-API-Key")] = secrets.password
         elif auth["type"] == "basic":
             self.session.auth = (secrets.login or "", secrets.password or "")
+        elif auth["type"] == "oauth2_client_credentials":
+            if not (secrets.login and secrets.password):
+                raise ConfigError(f"connection {source.get('connection_id')!r}", "login/password",
+                                  "needs the OAuth2 client id (login) and client secret (password)")
+            self.session.auth = ClientCredentials(urljoin(self.base_url, auth["token_url"]), secrets.login,
+                                                  secrets.password, auth.get("scope"), self.timeout)
         self.session.headers.setdefault("Accept", "application/json")
 
     # --- protocol -----------------------------------------------------------------------------
@@ -93,6 +101,11 @@ class RestConnector:
                 if not nxt:
                     return
                 url, params = urljoin(self.base_url, str(nxt)), None
+            elif kind == "cursor":
+                token = get_path(body, paginator["cursor_path"])
+                if not token:
+                    return
+                params = {**first_params, paginator.get("cursor_param", "cursor"): token}
             else:
                 return
         raise SourceError(f"{self._url()}: more than {MAX_PAGES} pages; the paginator does not end")
@@ -139,6 +152,51 @@ class RestConnector:
         if not isinstance(records, list):
             raise SourceError(f"{self._url()}: '{path}' is not a list of records")
         return records
+
+
+class ClientCredentials(requests.auth.AuthBase):
+    """OAuth2 client-credentials: fetch a bearer token, reuse it until shortly before it
+    expires, and fetch a new one once when the API answers 401."""
+
+    def __init__(self, token_url: str, client_id: str, client_secret: str, scope: str | None,
+                 timeout: float) -> None:
+        self.token_url, self.client_id, self.client_secret = token_url, client_id, client_secret
+        self.scope, self.timeout = scope, timeout
+        self._token: str | None = None
+        self._expires = 0.0
+
+    def _fetch(self) -> str:
+        data = {"grant_type": "client_credentials", **({"scope": self.scope} if self.scope else {})}
+        try:
+            r = requests.post(self.token_url, data=data, auth=(self.client_id, self.client_secret),
+                              timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise SourceUnavailable(f"{self.token_url}: cannot reach the token endpoint "
+                                    f"({type(exc).__name__})") from exc
+        if r.status_code in (400, 401, 403):
+            raise SourceAuthError(f"{self.token_url}: the token endpoint refused our client credentials "
+                                  f"(HTTP {r.status_code})")
+        if r.status_code >= 300:
+            raise SourceUnavailable(f"{self.token_url}: token endpoint answered HTTP {r.status_code}")
+        body = r.json()
+        self._token = body["access_token"]
+        self._expires = time.monotonic() + float(body.get("expires_in", 300)) - 30
+        return self._token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        token = self._token if self._token and time.monotonic() < self._expires else self._fetch()
+        request.headers["Authorization"] = f"Bearer {token}"
+        request.register_hook("response", self._retry_on_401)
+        return request
+
+    def _retry_on_401(self, response: requests.Response, **kwargs: Any) -> requests.Response:
+        if response.status_code != 401 or getattr(response.request, "_token_retried", False):
+            return response
+        retry = response.request.copy()
+        retry.headers["Authorization"] = f"Bearer {self._fetch()}"
+        retry._token_retried = True  # type: ignore[attr-defined]
+        response.content  # noqa: B018 - release the connection before resending
+        return response.connection.send(retry, **kwargs)
 
 
 def _paths(record: Any, prefix: str = "") -> set[str]:

@@ -8,6 +8,7 @@ from typing import Any
 from connectors.base import Connector
 
 from . import config
+from .cursors import shift_back
 from .mapping import Mapping
 from .normalise import checksum, normalise
 from .registry import Registry
@@ -25,7 +26,9 @@ def ingest(mapping: Mapping, connector: Connector, store: HubStore, registry: Re
             job.add(key, 0)
         cursor = store.get_cursor(mapping.id)
         new_cursor = cursor
-        for page in connector.read(cursor):
+        # Re-read a window behind the cursor: rows committed late under an older timestamp are
+        # caught, and those read before come back unchanged (same checksum) and cost nothing.
+        for page in connector.read(shift_back(cursor, mapping.lookback)):
             fetched_at = config.now()
             good, bad = [], []
             for reject in page.rejects:
@@ -51,6 +54,8 @@ def ingest(mapping: Mapping, connector: Connector, store: HubStore, registry: Re
             if page.ack is not None:
                 page.ack()  # only now that the page is stored
             new_cursor = page.cursor
+        if cursor is not None and new_cursor is not None and new_cursor < cursor:
+            new_cursor = cursor  # a look-back read that found nothing newer never moves the cursor back
         if new_cursor != cursor:
             store.set_cursor(mapping.id, new_cursor)
         job.stats["cursor"] = new_cursor

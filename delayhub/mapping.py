@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import yaml
 
 from .config import mappings_dir
+from .cursors import parse_window
 from .errors import ConfigError
 from .schemas import error_path, explain, iter_errors
 
@@ -34,6 +36,7 @@ class Mapping:
     statuses: dict[str, str]
     delay_reasons: dict[str, Any]
     pauses: dict[str, str] | None
+    lookback: dt.timedelta | None
     file: Path
     text: str
 
@@ -73,7 +76,7 @@ def load_mapping(path: Path) -> Mapping:
         schedule=data.get("schedule", "@hourly"), tags=tuple(data.get("tags", [])),
         source=data["source"], id_path=data["record"]["id_path"], fields=fields,
         statuses=data["statuses"], delay_reasons=data.get("delay_reasons", {}), pauses=data.get("pauses"),
-        file=path, text=text,
+        lookback=parse_window(data["lookback"]) if data.get("lookback") else None, file=path, text=text,
     )
 
 

@@ -13,6 +13,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from .pdpa import mask_phone
+
 
 class MaildirHandler:
     def __init__(self, folder: Path) -> None:
@@ -53,10 +55,6 @@ class SmtpSink:
 
     def messages(self) -> list[Path]:
         return sorted(self.folder.glob("*.eml"))
-
-
-def mask_phone(phone: str) -> str:
-    return phone[:2] + "x-xxx-" + phone[-4:] if len(phone) >= 8 else "x" * len(phone)
 
 
 class SmsSink:

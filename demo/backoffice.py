@@ -42,6 +42,7 @@ FDA_STATES = [("NEW", 10), ("REVIEW", 50), ("PENDING_APPLICANT", 10), ("APPROVED
               ("CANCELLED", 3)]
 
 DBD_KEY = "demo-dbd-key"
+OAUTH_CLIENT, OAUTH_SECRET = "delayhub-hub", "demo-oauth-secret"
 FDA_USER, FDA_PASSWORD = "delayhub", "demo-fda-password"
 
 
@@ -174,6 +175,12 @@ class BackOffice:
     port: int = 0
     faults: list[int] = field(default_factory=list)
     requests_seen: int = 0
+    tokens: set[str] = field(default_factory=set)
+    tokens_issued: int = 0
+
+    def revoke_tokens(self) -> None:
+        """Make every issued token invalid, as a token server does when they expire."""
+        self.tokens.clear()
 
     def __post_init__(self) -> None:
         self.dbd = sorted(dbd_records(self.today), key=lambda r: (r["last_update"], r["app_id"]))
@@ -225,7 +232,36 @@ class BackOffice:
                     return self._dbd(query)
                 if url.path == "/fda/e-submission/records":
                     return self._fda(query)
+                if url.path == "/dbd/api/v2/applications":
+                    return self._dbd_v2(query)
                 return self._send(404, {"error": "not found"})
+
+            def do_POST(self) -> None:  # the OAuth2 token endpoint (client credentials)
+                office.requests_seen += 1
+                body = parse_qs(self.rfile.read(int(self.headers.get("Content-Length", 0))).decode())
+                expected = base64.b64encode(f"{OAUTH_CLIENT}:{OAUTH_SECRET}".encode()).decode()
+                if urlparse(self.path).path != "/oauth/token":
+                    return self._send(404, {"error": "not found"})
+                if body.get("grant_type") != ["client_credentials"]:
+                    return self._send(400, {"error": "unsupported_grant_type"})
+                if self.headers.get("Authorization") != f"Basic {expected}":
+                    return self._send(401, {"error": "invalid_client"})
+                office.tokens_issued += 1
+                token = f"tok-{office.tokens_issued}"
+                office.tokens.add(token)
+                self._send(200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600})
+
+            def _dbd_v2(self, query: dict[str, str]) -> None:
+                """The same DBD data behind OAuth2, with opaque cursor tokens for pages."""
+                auth = self.headers.get("Authorization", "")
+                if not auth.startswith("Bearer ") or auth[7:] not in office.tokens:
+                    return self._send(401, {"error": "invalid_token"})
+                rows = [r for r in office.dbd if r["last_update"] > query.get("updated_since", "")]
+                offset = int(base64.urlsafe_b64decode(query["cursor"]).decode()) if query.get("cursor") else 0
+                size = 40
+                more = offset + size < len(rows)
+                nxt = base64.urlsafe_b64encode(str(offset + size).encode()).decode() if more else None
+                self._send(200, {"results": rows[offset: offset + size], "meta": {"next_cursor": nxt}})
 
             def _dbd(self, query: dict[str, str]) -> None:
                 if self.headers.get("X-API-Key") != DBD_KEY:

@@ -68,6 +68,8 @@ def office(_running_office: BackOffice) -> BackOffice:
     """The shared demo server with no pending faults and its request count at zero."""
     _running_office.faults = []
     _running_office.requests_seen = 0
+    _running_office.revoke_tokens()
+    _running_office.tokens_issued = 0
     return _running_office
 
 
@@ -275,3 +277,34 @@ def test_discover_lists_fda_field_paths(office: BackOffice) -> None:
     assert {"contact.citizenId", "contact.phone", "contact.name", "contact.email", "id", "modifiedAt",
             "referenceNumber"} <= set(paths)
     assert "contact" not in paths
+
+
+# --- OAuth2 client credentials and cursor-token pages ----------------------------------------------
+
+def oauth(office: BackOffice, secret: str = "demo-oauth-secret") -> connectors.Connector:
+    source = {**_source("moc-dbd-registration"), "path": "/dbd/api/v2/applications", "records_path": "results",
+              "auth": {"type": "oauth2_client_credentials", "token_url": "/oauth/token"},
+              "paginator": {"type": "cursor", "cursor_path": "meta.next_cursor", "cursor_param": "cursor"}}
+    return connectors.build(source, Secrets(base_url=office.url, login="delayhub-hub", password=secret))
+
+
+def test_oauth2_client_credentials_and_cursor_tokens_read_everything_once(office: BackOffice) -> None:
+    pages = read_all(oauth(office))
+    assert [len(p.records) for p in pages] == [40, 40, 40, 40, 40]
+    assert len({r["app_id"] for r in records(pages)}) == 200
+    assert office.tokens_issued == 1, "one token serves every page"
+
+
+def test_an_expired_token_is_replaced_once_and_the_read_goes_on(office: BackOffice) -> None:
+    connector = oauth(office)
+    pages = connector.read(None)
+    first = next(pages)
+    office.revoke_tokens()
+    rest = list(pages)
+    assert len(first.records) + sum(len(p.records) for p in rest) == 200
+    assert office.tokens_issued == 2
+
+
+def test_wrong_client_secret_is_an_auth_error(office: BackOffice) -> None:
+    with pytest.raises(SourceAuthError, match="refused our client credentials"):
+        read_all(oauth(office, secret="wrong"))

@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import inspect, select
 
 from delayhub.normalise import checksum
+from delayhub.pdpa import hash_national_id, mask_national_id
 from delayhub.registry import Registry
 from delayhub.store import HubStore
 from delayhub.store.models import Manual, Quarantine, Request, RequestEvent
-from delayhub.store.repo import QuarantineEntry, hash_national_id, mask_national_id
+from delayhub.store.repo import QuarantineEntry
 
 
 def standard(no: str = "ทบ.2569/00001", status: str = "in_progress", **extra) -> dict:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .. import config
+from ..pdpa import hash_national_id, mask_national_id
 from ..registry import Registry
 from . import migrate
 from .models import (
@@ -77,15 +76,6 @@ class JobRecorder:
 
     def add(self, key: str, n: int = 1) -> None:
         self.stats[key] = self.stats.get(key, 0) + n
-
-
-def mask_national_id(nid: str) -> str:
-    """``1-2345-67890-12-3`` shown as ``x-xxxx-xxxxx-12-3``: enough to recognise, not to reuse."""
-    return f"x-xxxx-xxxxx-{nid[10:12]}-{nid[12]}"
-
-
-def hash_national_id(nid: str) -> str:
-    return hmac.new(config.pii_key(), nid.encode(), hashlib.sha256).hexdigest()
 
 
 class HubStore:
