@@ -131,7 +131,7 @@ class RestConnector:
         try:
             response = self.session.get(url, params=params, timeout=self.timeout)
         except requests.RequestException as exc:
-            raise SourceUnavailable(f"{url}: cannot connect ({type(exc).__name__}: {exc})") from exc
+            raise SourceUnavailable(f"{url}: cannot connect ({_root_cause(exc)})") from exc
         if response.status_code in (401, 403):
             raise SourceAuthError(f"{url}: the back office refused our credentials (HTTP {response.status_code}); "
                                   f"check the Airflow Connection {self.source.get('connection_id')!r}")
@@ -197,6 +197,19 @@ class ClientCredentials(requests.auth.AuthBase):
         retry._token_retried = True  # type: ignore[attr-defined]
         response.content  # noqa: B018 - release the connection before resending
         return response.connection.send(retry, **kwargs)
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The failure under requests' and urllib3's wrappers, in one line: 'NameResolutionError: …'."""
+    cause: BaseException = exc
+    while True:
+        inner = getattr(cause.args[0], "reason", None) if cause.args else None
+        inner = inner if isinstance(inner, BaseException) else cause.__cause__ or cause.__context__
+        if inner is None or inner is cause:
+            break
+        cause = inner
+    text = str(cause).split(": ", 1)[-1] if ": " in str(cause) else str(cause)
+    return f"{type(cause).__name__}: {text[:160]}"
 
 
 def _paths(record: Any, prefix: str = "") -> set[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -12,12 +13,24 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="run the whole path on the embedded default through Airflow")
     sub.add_parser("migrate", help="bring the hub store (DELAYHUB_DATABASE_URL) to the newest schema")
+    conn = sub.add_parser("connector", help="onboard a connector: validate, test the connection, preview records")
+    conn_sub = conn.add_subparsers(dest="action", required=True)
+    for action, text in (("validate", "check a mappings file: schema and meaning, with line numbers"),
+                         ("test", "connect and authenticate with the Connection's secrets (environment)"),
+                         ("preview", "read a few records and show them mapped; writes nothing")):
+        p = conn_sub.add_parser(action, help=text)
+        p.add_argument("mapping", type=Path, help="mappings/<id>.yaml")
+        if action == "preview":
+            p.add_argument("--limit", type=int, default=20, help="read at most this many records (default 20)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("urllib3").setLevel(logging.ERROR)  # retries are reported once, by the connector
     if args.command == "demo":
         from demo.run import run
 
         return run()
+    if args.command == "connector":
+        return _connector(args)
     if args.command == "migrate":
         from delayhub.store import HubStore
 
@@ -25,6 +38,29 @@ def main(argv: list[str] | None = None) -> int:
         print("hub store is at the newest schema")
         return 0
     return 2
+
+
+
+def _connector(args: argparse.Namespace) -> int:
+    from delayhub import onboarding
+    from delayhub.errors import DelayhubError
+
+    if args.action == "validate":
+        findings = onboarding.validate(args.mapping)
+        for f in findings:
+            print(f.render(str(args.mapping)))
+        errors = sum(f.level == "error" for f in findings)
+        if not errors:
+            print(f"{args.mapping}: valid" + (f" ({len(findings)} warning(s))" if findings else ""))
+        return 1 if errors else 0
+    try:
+        if args.action == "test":
+            return 0 if onboarding.test(args.mapping, sys.stdout) else 1
+        onboarding.preview(args.mapping, args.limit, sys.stdout)
+        return 0
+    except DelayhubError as exc:
+        print(f"{args.mapping}: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -49,6 +49,16 @@ class Mapping:
         return by_process.get(process_code or "") or self.delay_reasons.get("default")
 
 
+def schema_problems(data: object, path: Path) -> list[tuple[str, str]]:
+    """Every (dotted path, problem) the connector schema and the file-name rule find."""
+    if not isinstance(data, dict):
+        return [("", "must be a YAML mapping of keys to values")]
+    found = [(error_path(e), explain(e)) for e in iter_errors("connector", data)]
+    if not found and path.stem != data["id"]:
+        found.append(("id", f"'{data['id']}' must match the file name '{path.stem}'"))
+    return found
+
+
 def load_mapping(path: Path) -> Mapping:
     """Read and check one mappings file; errors name the file and the dotted field path."""
     text = path.read_text(encoding="utf-8")
@@ -56,15 +66,12 @@ def load_mapping(path: Path) -> Mapping:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(_shown(path), "", f"not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(_shown(path), "", "must be a YAML mapping of keys to values")
-    errors = iter_errors("connector", data)
-    if errors:
-        first = errors[0]
-        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-        raise ConfigError(_shown(path), error_path(first), explain(first) + more)
-    if path.stem != data["id"]:
-        raise ConfigError(_shown(path), "id", f"'{data['id']}' must match the file name '{path.stem}'")
+    problems = schema_problems(data, path)
+    if problems:
+        where, problem = problems[0]
+        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        raise ConfigError(_shown(path), where, problem + more)
+    assert isinstance(data, dict)
     fields = {}
     for name, spec in data["fields"].items():
         if isinstance(spec, str):
