@@ -38,7 +38,10 @@ class Outcome:
 
 
 def checksum(raw: dict[str, Any]) -> str:
-    canonical = json.dumps(raw, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    """Of the record's own content: keys a connector adds (``_file``, ``_row``…) do not count, so
+    the same application in tomorrow's export is "unchanged"."""
+    own = {k: v for k, v in raw.items() if not str(k).startswith("_")}
+    canonical = json.dumps(own, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

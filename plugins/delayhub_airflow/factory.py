@@ -16,7 +16,7 @@ DEFAULT_ARGS = {"retries": 3, "retry_delay": dt.timedelta(minutes=1), "retry_exp
 
 def ingest_dag(mapping: Mapping) -> DAG:
     doc = (f"### {mapping.title}\n\nIngest from `{mapping.file.name}` "
-           f"({mapping.source['type']}, connection `{mapping.source['connection_id']}`).\n\n"
+           f"({mapping.source['type']}, connection `{mapping.source.get('connection_id') or 'none'}`).\n\n"
            f"```yaml\n{mapping.text}\n```")
 
     @dag(dag_id=mapping.dag_id, schedule=mapping.schedule, start_date=START, catchup=False, max_active_runs=1,
