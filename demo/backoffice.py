@@ -202,6 +202,13 @@ class BackOffice:
         self._server.shutdown()
         self._server.server_close()
 
+    def connection_env(self) -> dict[str, str]:
+        """The Airflow Connections the two REST mappings name, pointing at this server."""
+        dbd = {"conn_type": "http", "host": self.host, "port": self.port, "password": DBD_KEY}
+        fda = {"conn_type": "http", "host": self.host, "port": self.port, "login": FDA_USER, "password": FDA_PASSWORD}
+        return {"AIRFLOW_CONN_MOC_DBD_BACKOFFICE": json.dumps(dbd),
+                "AIRFLOW_CONN_MOPH_FDA_ESUBMISSION": json.dumps(fda)}
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         office = self
 

@@ -23,14 +23,7 @@ from delayhub.store import HubStore
 from delayhub.store.models import Outbox, Request
 from delayhub.thai import format_thai_date
 
-from .backoffice import DBD_KEY, FDA_PASSWORD, FDA_USER, BackOffice
-
-DEMO_CONNECTIONS = {
-    "moc_dbd_backoffice": lambda url_port: {"conn_type": "http", "host": "127.0.0.1", "port": url_port,
-                                            "password": DBD_KEY},
-    "moph_fda_esubmission": lambda url_port: {"conn_type": "http", "host": "127.0.0.1", "port": url_port,
-                                              "login": FDA_USER, "password": FDA_PASSWORD},
-}
+from .backoffice import BackOffice
 
 
 def airflow_env(root: Path) -> dict[str, str]:
@@ -43,25 +36,41 @@ def airflow_env(root: Path) -> dict[str, str]:
     return env
 
 
+def peers(today: Any, var: Path) -> list[Any]:
+    """Every bundled back office, one per connector kind, each a stand-in for a real agency system."""
+    from .files_backoffice import FileDropBackOffice
+    from .odbc_backoffice import OdbcBackOffice
+    from .push_backoffice import PushBackOffice
+    from .soap_backoffice import SoapBackOffice
+
+    return [BackOffice(today), SoapBackOffice(today), OdbcBackOffice(today), FileDropBackOffice(today),
+            PushBackOffice(today=today)]
+
+
 def run(out: Any = sys.stdout) -> int:
     root, var, today = config.project_root(), config.var_dir(), config.today()
     demo_dir = var / "demo"
     mail_dir, sms_log, airflow_log = demo_dir / "mail", demo_dir / "sms.log", demo_dir / "airflow-run.log"
     store = HubStore.open()
     started = config.now()
-    office = BackOffice(today).start()
     smtp = SmtpSink(mail_dir).start()
     sms = SmsSink(sms_log).start()
+    running: list[Any] = []
     try:
         env = airflow_env(root)
         mappings, errors = load_all()
-        for conn_id, make in DEMO_CONNECTIONS.items():
-            env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(make(office.port))
+        print(f"delayhub demo — {format_thai_date(today, thai_digits=False)} ({today.isoformat()})", file=out)
+        for peer in peers(today, var):
+            if hasattr(peer, "prepare"):
+                peer.prepare(var)
+            running.append(peer.start())
+            env.update(peer.connection_env())
+            for line in getattr(peer, "summary", lambda: [])():
+                print(f"  push intake: {line}", file=out)
         env["AIRFLOW_CONN_DELAYHUB_SMTP"] = json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": smtp.port})
         env["AIRFLOW_CONN_DELAYHUB_SMS"] = json.dumps({"conn_type": "http", "host": "127.0.0.1", "port": sms.port,
                                                        "extra": {"path": "/sms"}})
         dag_ids = [m.dag_id for m in mappings] + ["notice_sweep", "dispatch_notices"]
-        print(f"delayhub demo — {format_thai_date(today, thai_digits=False)} ({today.isoformat()})", file=out)
         print(f"running {len(dag_ids)} DAGs through Airflow (dag.test); log: {_rel(airflow_log)}", file=out, flush=True)
         airflow_log.parent.mkdir(parents=True, exist_ok=True)
         with airflow_log.open("w", encoding="utf-8") as log:
@@ -75,9 +84,10 @@ def run(out: Any = sys.stdout) -> int:
             print(f"\nAn Airflow run failed: see {_rel(airflow_log)}", file=out)
         return proc.returncode
     finally:
+        for peer in reversed(running):
+            peer.stop()
         sms.stop()
         smtp.stop()
-        office.stop()
         store.close()
 
 
@@ -89,7 +99,9 @@ def _summary(store: HubStore, since: Any, errors: list, mail_dir: Path, sms_log:
         s = r.stats
         p(f"  {r.subject}: read {s.get('read', 0)}, stored {s.get('stored', 0)} "
           f"(new {s.get('inserted', 0)}, changed {s.get('updated', 0)}, unchanged {s.get('unchanged', 0)}), "
-          f"quarantined {s.get('quarantined', 0)}" + (f" — FAILED: {r.error}" if r.status == "failed" else ""))
+          f"quarantined {s.get('quarantined', 0)}"
+          + (f", unreadable as a whole {s['rejected_whole']}" if s.get("rejected_whole") else "")
+          + (f" — FAILED: {r.error}" if r.status == "failed" else ""))
     for e in errors:
         p(f"  mapping skipped: {e}")
     reasons = store.quarantine_reasons(limit=5, since=since)

@@ -31,7 +31,8 @@ def figure(text: str, pattern: str) -> int:
 def test_demo_delivers_then_sends_nothing_twice(tmp_path: Path) -> None:
     var = tmp_path / "var"
     first = run_demo(var)
-    for dag in ("ingest_moc_dbd_registration", "ingest_moph_fda_esubmission", "notice_sweep", "dispatch_notices"):
+    dags = [f"ingest_{p.stem.replace('-', '_')}" for p in sorted((ROOT / "mappings").glob("*.yaml"))]
+    for dag in [*dags, "notice_sweep", "dispatch_notices"]:
         assert f"{dag}: success" in first
     assert "moc-dbd-registration: read 200, stored 194" in first
     assert "quarantined 6" in first and "first quarantine reasons:" in first
@@ -46,7 +47,10 @@ def test_demo_delivers_then_sends_nothing_twice(tmp_path: Path) -> None:
     assert not re.search(r'"to": "0\d{9}"', "\n".join(sms_lines)), "phone numbers are masked in the SMS log"
 
     second = run_demo(var)
-    assert "read 0, stored 0" in second
+    ingest_lines = [line for line in second.splitlines() if re.match(r"  [a-z-]+: read \d+", line)]
+    assert len(ingest_lines) == len(dags)
+    assert all("stored 0 (new 0, changed 0" in line for line in ingest_lines), ingest_lines
+    assert "first answer replayed, nothing stored twice" in second
     assert "nothing new was owed" in second
     assert figure(second, r"delivered this run: email (\d+)") == 0
     assert len(list((var / "demo" / "mail").glob("*.eml"))) == len(mail)

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import create_engine, event, func, insert, select, true, update
+from sqlalchemy import create_engine, event, func, insert, select, text, true, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -231,6 +231,10 @@ class HubStore:
         now = config.now()
         try:
             with self.transaction() as s:
+                if s.get_bind().dialect.name == "postgresql":
+                    # one writer per connector at a time, so push ids commit in order and a reader
+                    # never saves a cursor past a batch still being written (SQLite serialises anyway)
+                    s.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"push:{connector_id}"})
                 batch = PushBatch(connector_id=connector_id, idempotency_key=idempotency_key, received_at=now,
                                   accepted=len(records), rejected=response.get("rejected", 0), response=response)
                 s.add(batch)

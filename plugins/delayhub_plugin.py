@@ -1,0 +1,42 @@
+"""The push intake inside the Airflow 3 API server, under ``/intake``.
+
+    POST /intake/v1/<connector id>/batches      GET /intake/v1/health
+
+Airflow gives routes mounted by a plugin no authentication of its own: the intake app checks
+each agency's key itself. The key is the password of the Airflow Connection the agency's
+mapping names, read per request with ``BaseHook.get_connection`` (so a rotated key takes
+effect at once, and a missing Connection only refuses that agency's pushes). Importing this
+file opens nothing: the hub store, the registry and mappings/ are read on the first request.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from airflow.plugins_manager import AirflowPlugin
+from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowNotFoundException
+
+from delayhub.intake import create_app
+from delayhub.store import HubStore
+
+
+def agency_secret(conn_id: str) -> str | None:
+    """The agency's key: the Connection's password; None when the Connection does not exist.
+
+    Other failures (the metadata database down) propagate: the intake answers 503, not 401.
+    """
+    try:
+        return BaseHook.get_connection(conn_id).password or None
+    except AirflowNotFoundException:
+        return None
+
+
+intake_app = create_app(store_factory=HubStore.open, secret_for=agency_secret)
+
+
+class DelayhubPlugin(AirflowPlugin):
+    name = "delayhub"
+    fastapi_apps: ClassVar[list[dict[str, Any]]] = [
+        {"app": intake_app, "url_prefix": "/intake", "name": "delayhub intake"},
+    ]
