@@ -6,8 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 UV_VERSION=0.13.9
-# unixodbc: pyodbc loads libodbc at import time.
-APT_PACKAGES=(unixodbc)
+# unixodbc: pyodbc loads libodbc at import time. libsqliteodbc, odbc-postgresql, odbc-mariadb:
+# the ODBC drivers the odbc connector reads back offices with ('SQLite3', 'PostgreSQL Unicode',
+# 'MariaDB Unicode' in /etc/odbcinst.ini); the demo's factory-licence database is a SQLite file.
+APT_PACKAGES=(unixodbc libsqliteodbc odbc-postgresql odbc-mariadb)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
