@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from delayhub.normalise import get_path
+
 
 @dataclass(frozen=True)
 class Secrets:
@@ -50,6 +52,29 @@ class Page:
     cursor: str | None
     rejects: list[Reject] = field(default_factory=list)
     ack: Callable[[], None] | None = None
+
+
+def field_paths(record: Any, prefix: str = "") -> set[str]:
+    """Dotted paths of the leaves of a record (``applicant.pid``…), for ``discover()``."""
+    if isinstance(record, dict):
+        out: set[str] = set()
+        for key, value in record.items():
+            out |= field_paths(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}"}
+        return out
+    return {prefix.rstrip(".")}
+
+
+def advance_cursor(running: str | None, records: list[dict[str, Any]], cursor_field: str | None) -> str | None:
+    """The highest cursor value seen so far (compared as text, as back offices write them).
+
+    Records without the cursor field are kept; they just do not move the cursor.
+    """
+    if not cursor_field:
+        return running
+    values = [str(v) for r in records if (v := get_path(r, cursor_field)) is not None]
+    if not values:
+        return running
+    return max([running, *values]) if running else max(values)
 
 
 class ConnectorState(Protocol):

@@ -14,7 +14,7 @@ from typing import Any
 
 from delayhub.errors import ConfigError
 
-from .base import ConnectorState, Page, Secrets
+from .base import ConnectorState, Page, Secrets, field_paths
 
 DEFAULT_PAGE_SIZE = 1000
 COUNT_CAP = 10_000  # check() stops counting here: it is a sentence for the operator, not a report
@@ -56,7 +56,7 @@ class PushConnector:
 
     def discover(self) -> list[str]:
         latest = self._latest()
-        return sorted(_paths(latest)) if latest is not None else []
+        return sorted(field_paths(latest)) if latest is not None else []
 
     def read(self, cursor: str | None) -> Iterator[Page]:
         after = _after_id(cursor, self.connector_id)
@@ -111,12 +111,3 @@ def _after_id(cursor: str | None, connector_id: str) -> int:
     except ValueError:
         raise ConfigError(f"connector {connector_id!r}", "cursor",
                           f"saved cursor {cursor!r} is not a push inbox id (a whole number)") from None
-
-
-def _paths(record: Any, prefix: str = "") -> set[str]:
-    if isinstance(record, dict):
-        out: set[str] = set()
-        for key, value in record.items():
-            out |= _paths(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}"}
-        return out
-    return {prefix.rstrip(".")}

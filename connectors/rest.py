@@ -16,7 +16,7 @@ from urllib3.util.retry import Retry
 from delayhub.errors import ConfigError, SourceAuthError, SourceError, SourceUnavailable
 from delayhub.normalise import get_path
 
-from .base import Page, Secrets
+from .base import Page, Secrets, advance_cursor, field_paths
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 MAX_PAGES = 100_000  # a paginator that never ends is a bug in the source, not a reason to loop forever
@@ -65,7 +65,7 @@ class RestConnector:
         body = self._get(self._url(), self._params(None))
         paths: set[str] = set()
         for record in self._records(body)[:20]:
-            paths.update(_paths(record))
+            paths.update(field_paths(record))
         return sorted(paths)
 
     def read(self, cursor: str | None) -> Iterator[Page]:
@@ -81,11 +81,7 @@ class RestConnector:
         for _ in range(MAX_PAGES):
             body = self._get(url, params)
             records = self._records(body)
-            if field:
-                # Records without the cursor field are kept; they just do not move the cursor.
-                values = [str(v) for r in records if (v := get_path(r, field)) is not None]
-                if values:
-                    running = max([running, *values]) if running else max(values)
+            running = advance_cursor(running, records, field)
             yield Page(records, running)
             if not records:
                 return
@@ -210,12 +206,3 @@ def _root_cause(exc: BaseException) -> str:
         cause = inner
     text = str(cause).split(": ", 1)[-1] if ": " in str(cause) else str(cause)
     return f"{type(cause).__name__}: {text[:160]}"
-
-
-def _paths(record: Any, prefix: str = "") -> set[str]:
-    if isinstance(record, dict):
-        out: set[str] = set()
-        for key, value in record.items():
-            out |= _paths(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}"}
-        return out
-    return {prefix.rstrip(".")}

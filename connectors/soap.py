@@ -26,7 +26,7 @@ from delayhub.config import project_root
 from delayhub.errors import ConfigError, DelayhubError, SourceAuthError, SourceError, SourceUnavailable
 from delayhub.normalise import get_path
 
-from .base import Page, Secrets
+from .base import Page, Secrets, advance_cursor, field_paths
 
 MAX_PAGES = 100_000  # a paginator that never ends is a bug in the source, not a reason to loop forever
 # WS-Security 1.0 fault codes (OASIS, section 12) that mean "your credentials were refused".
@@ -64,7 +64,7 @@ class SoapConnector:
         body = self._call(self._arguments(self._start_cursor(None), self._first_page()))
         paths: set[str] = set()
         for record in self._records(body)[:20]:
-            paths.update(_paths(record))
+            paths.update(field_paths(record))
         return sorted(paths)
 
     def read(self, cursor: str | None) -> Iterator[Page]:
@@ -76,11 +76,7 @@ class SoapConnector:
         for _ in range(MAX_PAGES):
             body = self._call(self._arguments(start, page_no))
             records = self._records(body)
-            if field:
-                # Records without the cursor field are kept; they just do not move the cursor.
-                values = [str(v) for r in records if (v := get_path(r, field)) is not None]
-                if values:
-                    running = max([running, *values]) if running else max(values)
+            running = advance_cursor(running, records, field)
             yield Page(records, running)
             if not records:
                 return
@@ -306,12 +302,3 @@ def _truthy(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("true", "1", "yes")
     return bool(value)
-
-
-def _paths(record: Any, prefix: str = "") -> set[str]:
-    if isinstance(record, dict):
-        out: set[str] = set()
-        for key, value in record.items():
-            out |= _paths(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}"}
-        return out
-    return {prefix.rstrip(".")}
