@@ -121,11 +121,11 @@ def _summary(store: HubStore, since: Any, errors: list, mail_dir: Path, sms_log:
       f"{sweep.get('outbox_added', 0)}; held for a missing reason: {sweep.get('held_no_reason', 0)}")
     sent = {c: dispatch.get(f"sent_{c}", 0) for c in ("email", "sms", "opdc")}
     p(f"  delivered this run: email {sent['email']}, SMS {sent['sms']}, copy to OPDC {sent['opdc']}; "
-      f"waiting to retry {dispatch.get('retry', 0)}; failed {dispatch.get('failed', 0)}")
+      f"waiting to retry {dispatch.get('retry', 0)}; failed {dispatch.get('failed', 0) + dispatch.get('dead', 0)}")
     if not sweep.get("outbox_added") and not sum(sent.values()):
         p("  nothing new was owed: every notice due today had already been sent.")
     by_status = store.counts(Outbox, Outbox.status)
-    p("  outbox overall: " + ", ".join(f"{k} {by_status.get(k, 0)}" for k in (st.SENT, *st.IN_FLIGHT, *st.FAILED)))
+    p("  outbox overall: " + ", ".join(f"{k} {by_status.get(k, 0)}" for k in (st.SENT, *st.IN_FLIGHT, *st.UNDELIVERED)))
     p("\nLook at them")
     p(f"  emails (.eml): {_rel(mail_dir)}/ ({len(list(mail_dir.glob('*.eml')))} files)")
     p(f"  SMS log: {_rel(sms_log)}")

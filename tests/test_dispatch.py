@@ -152,7 +152,7 @@ def test_dispatch_sends_every_channel_once_and_counts_them(store: HubStore, smtp
     stats = dispatch(store, cfg(smtp.port, sms.url))
 
     assert stats == {"sent": 3, "sent_email": 1, "sent_opdc": 1, "sent_sms": 1, "retry": 0, "failed": 0,
-                     "released": 0}
+                     "dead": 0}
     assert eml_names(smtp) == sorted([f"{keys['email']}.eml", f"{keys['opdc']}.eml"])
     assert len(sms.received) == 1
     for channel, key in keys.items():
@@ -224,7 +224,7 @@ def test_second_dispatch_sends_nothing_again(store: HubStore, smtp: SmtpSink, sm
 
     stats = dispatch(store, cfg(smtp.port, sms.url))
 
-    assert stats == {"sent": 0, "retry": 0, "failed": 0, "released": 0}
+    assert stats == {"sent": 0, "retry": 0, "failed": 0, "dead": 0}
     assert eml_names(smtp) == files
     assert len(files) == 2
     assert sms.received == texts
@@ -257,10 +257,10 @@ def test_sms_gateway_error_is_retried_later_and_then_sent_exactly_once(store: Hu
     after = config.now()
     row = outbox(store, key)
     assert stats["retry"] == 1 and stats["sent"] == 0
-    assert (row.status, row.attempts, row.last_error) == ("pending", 1, f"SMS gateway HTTP {status}")
-    # first retry one minute later
-    assert before + dt.timedelta(minutes=1) <= row.next_attempt_at <= after + dt.timedelta(minutes=1)
-    assert attempts(store, key) == [(1, "pending", f"SMS gateway HTTP {status}")]
+    assert (row.status, row.attempts, row.last_error) == ("queued", 1, f"SMS gateway HTTP {status}")
+    # first retry about a minute later (±50 % jitter, so an outage's retries spread out)
+    assert before + dt.timedelta(seconds=30) <= row.next_attempt_at <= after + dt.timedelta(seconds=90)
+    assert attempts(store, key) == [(1, "queued", f"SMS gateway HTTP {status}")]
     assert sms.received == []
 
     # Not due yet: an immediate second run leaves it alone.
@@ -276,7 +276,7 @@ def test_sms_gateway_error_is_retried_later_and_then_sent_exactly_once(store: Hu
     assert sms.received[0]["reference"] == key
     row = outbox(store, key)
     assert (row.status, row.attempts, row.last_error) == ("sent", 2, None)
-    assert [(a, outcome) for a, outcome, _ in attempts(store, key)] == [(1, "pending"), (2, "sent")]
+    assert [(a, outcome) for a, outcome, _ in attempts(store, key)] == [(1, "queued"), (2, "sent")]
 
 
 @pytest.mark.parametrize("status", [400, 422])
@@ -289,14 +289,14 @@ def test_sms_gateway_refusal_is_a_permanent_failure_never_retried(store: HubStor
 
     assert stats["failed"] == 1 and stats["retry"] == 0
     row = outbox(store, key)
-    assert (row.status, row.attempts) == ("permanent-failure", 1)
+    assert (row.status, row.attempts) == ("failed", 1)
     assert row.last_error.startswith(f"SMS gateway refused the message: HTTP {status}")
-    assert [(a, outcome) for a, outcome, _ in attempts(store, key)] == [(1, "permanent-failure")]
+    assert [(a, outcome) for a, outcome, _ in attempts(store, key)] == [(1, "failed")]
 
     make_due(store, key)  # even when its time comes round, a refused message stays refused
     assert dispatch(store, cfg(smtp.port, sms.url))["sent"] == 0
     assert sms.received == []
-    assert outbox(store, key).status == "permanent-failure"
+    assert outbox(store, key).status == "failed"
 
 
 def test_sms_gateway_down_is_a_retry(store: HubStore, smtp: SmtpSink) -> None:
@@ -305,7 +305,7 @@ def test_sms_gateway_down_is_a_retry(store: HubStore, smtp: SmtpSink) -> None:
     dispatch(store, cfg(smtp.port, f"http://127.0.0.1:{closed_port()}/sms"))
 
     row = outbox(store, key)
-    assert (row.status, row.attempts, row.last_error) == ("pending", 1, "SMS gateway unreachable (ConnectionError)")
+    assert (row.status, row.attempts, row.last_error) == ("queued", 1, "SMS gateway unreachable (ConnectionError)")
 
 
 def test_smtp_server_down_keeps_the_email_pending_until_it_is_back(store: HubStore, sms: SmsSink,
@@ -317,11 +317,11 @@ def test_smtp_server_down_keeps_the_email_pending_until_it_is_back(store: HubSto
 
     assert stats["retry"] == 1 and stats["sent"] == 0 and stats["failed"] == 0
     row = outbox(store, key)
-    assert (row.status, row.attempts) == ("pending", 1)
+    assert (row.status, row.attempts) == ("queued", 1)
     assert row.next_attempt_at > config.now()
     assert row.last_error.startswith("SMTPConnectError: ")  # the operator sees why
     assert f"port {port}" in row.last_error
-    assert [(a, outcome) for a, outcome, _ in attempts(store, key)] == [(1, "pending")]
+    assert [(a, outcome) for a, outcome, _ in attempts(store, key)] == [(1, "queued")]
 
     late = SmtpSink(tmp_path / "late-mail", port=port).start()  # the mail server comes back
     try:
@@ -337,7 +337,7 @@ def test_smtp_server_down_keeps_the_email_pending_until_it_is_back(store: HubSto
 
 
 @pytest.mark.parametrize("channel", ["sms", "email"], ids=["sms-gateway-500", "smtp-down"])
-def test_after_max_attempts_the_row_is_a_technical_failure(store: HubStore, smtp: SmtpSink, sms: SmsSink,
+def test_after_max_attempts_the_row_is_dead(store: HubStore, smtp: SmtpSink, sms: SmsSink,
                                                            channel: str) -> None:
     key = queue(store, add_request(store), channels=(channel,))[channel]
     sms.fail_next = [500, 500, 500]
@@ -350,12 +350,12 @@ def test_after_max_attempts_the_row_is_a_technical_failure(store: HubStore, smtp
     make_due(store, key)
     third = dispatch(store, settings)
 
-    assert (first["retry"], first["failed"]) == (1, 0)
-    assert (second["retry"], second["failed"]) == (0, 1)
-    assert third["sent"] == third["retry"] == third["failed"] == 0
+    assert (first["retry"], first["dead"]) == (1, 0)
+    assert (second["retry"], second["dead"], second["failed"]) == (0, 1, 0)
+    assert third["sent"] == third["retry"] == third["dead"] == 0
     row = outbox(store, key)
-    assert (row.status, row.attempts) == ("technical-failure", 2)
-    assert [(a, outcome) for a, outcome, _ in attempts(store, key)] == [(1, "pending"), (2, "technical-failure")]
+    assert (row.status, row.attempts) == ("dead", 2)
+    assert [(a, outcome) for a, outcome, _ in attempts(store, key)] == [(1, "queued"), (2, "dead")]
     assert sms.received == [] and eml_names(smtp) == []
 
 
@@ -368,7 +368,7 @@ def test_one_failing_channel_does_not_hold_back_the_others(store: HubStore, smtp
     assert (stats["sent"], stats["retry"]) == (2, 1)
     assert outbox(store, keys["email"]).status == "sent"
     assert outbox(store, keys["opdc"]).status == "sent"
-    assert outbox(store, keys["sms"]).status == "pending"
+    assert outbox(store, keys["sms"]).status == "queued"
 
 
 def test_a_request_number_with_a_line_break_is_refused_before_it_is_stored() -> None:
@@ -389,7 +389,7 @@ def test_one_unbuildable_email_does_not_stop_the_run(store: HubStore, smtp: Smtp
 
     assert stats["sent"] == 3
     assert {outbox(store, k).status for k in good.values()} == {"sent"}
-    assert outbox(store, bad_row["idempotency_key"]).status in ("permanent-failure", "technical-failure")
+    assert outbox(store, bad_row["idempotency_key"]).status in ("failed", "dead")
     assert len(smtp.messages()) == 2 and len(sms.received) == 1
 
 
@@ -414,7 +414,7 @@ def test_concurrent_claims_never_hand_out_the_same_row_twice(store: HubStore, li
     def claimer(n: int) -> None:
         try:
             start.wait(timeout=10)
-            while rows := store.claim_outbox(limit):
+            while rows := store.claim_outbox(f"worker-{n}", limit):
                 claimed[n].extend(r.id for r in rows)
         except BaseException as exc:
             errors.append(exc)
@@ -435,46 +435,62 @@ def test_concurrent_claims_never_hand_out_the_same_row_twice(store: HubStore, li
         assert {(r.status, r.attempts) for r in s.scalars(select(Outbox))} == {("sending", 1)}
 
 
-def test_claim_takes_only_due_pending_rows(store: HubStore) -> None:
+def test_claim_takes_only_due_queued_rows(store: HubStore) -> None:
     keys = queue(store, add_request(store))
     with store.transaction() as s:
         s.execute(update(Outbox).where(Outbox.idempotency_key == keys["sms"])
                   .values(next_attempt_at=config.now() + dt.timedelta(hours=1)))
 
-    rows = store.claim_outbox()
+    rows = store.claim_outbox("worker-a")
 
     assert sorted(r.channel for r in rows) == ["email", "opdc"]
-    assert all((r.status, r.attempts) == ("sending", 1) for r in rows)
-    assert store.claim_outbox() == []  # claimed rows are not handed out again
+    assert all((r.status, r.attempts, r.leased_by) == ("sending", 1, "worker-a") for r in rows)
+    assert store.claim_outbox("worker-b") == []  # leased rows are not handed out again
 
 
-def test_release_stale_claims_returns_an_abandoned_row_to_pending(store: HubStore) -> None:
+def test_an_expired_lease_frees_the_row_for_another_worker(store: HubStore) -> None:
     keys = queue(store, add_request(store), channels=("email", "sms"))
-    assert len(store.claim_outbox()) == 2
-    with store.transaction() as s:  # the email's dispatcher died two hours ago
+    assert len(store.claim_outbox("worker-a")) == 2
+    with store.transaction() as s:  # worker a died; the email's lease has run out
         s.execute(update(Outbox).where(Outbox.idempotency_key == keys["email"])
-                  .values(next_attempt_at=config.now() - dt.timedelta(hours=2)))
+                  .values(lease_until=config.now() - dt.timedelta(minutes=1)))
 
-    released = store.release_stale_claims()
+    taken = store.claim_outbox("worker-b")
 
-    assert released == 1
-    assert (outbox(store, keys["email"]).status, outbox(store, keys["email"]).attempts) == ("pending", 1)
-    assert outbox(store, keys["sms"]).status == "sending"  # claimed just now: still being worked on
-    assert store.release_stale_claims() == 0
-    assert [r.idempotency_key for r in store.claim_outbox()] == [keys["email"]]
+    assert [r.idempotency_key for r in taken] == [keys["email"]]
+    assert (outbox(store, keys["email"]).leased_by, outbox(store, keys["email"]).attempts) == ("worker-b", 2)
+    assert outbox(store, keys["sms"]).leased_by == "worker-a"  # still within its lease
+    # worker a wakes up and reports: its outcome for a row it no longer holds is ignored
+    from delayhub.store.repo import Delivery
+    assert store.record_deliveries("worker-a", [Delivery(taken[0].id, 1, "sent")]) == 0
+    assert outbox(store, keys["email"]).status == "sending"
 
 
 def test_dispatch_resends_an_abandoned_claim_with_the_same_message_id(store: HubStore, smtp: SmtpSink,
                                                                       sms: SmsSink) -> None:
     key = queue(store, add_request(store), channels=("email",))["email"]
-    store.claim_outbox()  # a dispatcher claimed it and died
+    store.claim_outbox("worker-that-dies")  # a dispatcher leased it and died
     with store.transaction() as s:
         s.execute(update(Outbox).where(Outbox.idempotency_key == key)
-                  .values(next_attempt_at=config.now() - dt.timedelta(hours=1)))
+                  .values(lease_until=config.now() - dt.timedelta(minutes=1)))
 
     stats = dispatch(store, cfg(smtp.port, sms.url))
 
-    assert (stats["released"], stats["sent"]) == (1, 1)
+    assert stats["sent"] == 1
     assert eml_names(smtp) == [f"{key}.eml"]
     assert read_eml(smtp.folder / f"{key}.eml")["Message-ID"] == f"<{key}@delayhub.go.th>"
     assert (outbox(store, key).status, outbox(store, key).attempts) == ("sent", 2)
+
+
+def test_a_temporary_failure_past_the_deadline_is_dead_not_retried(store: HubStore, smtp: SmtpSink,
+                                                                  sms: SmsSink) -> None:
+    key = queue(store, add_request(store), channels=("sms",))["sms"]
+    with store.transaction() as s:  # queued long ago: its delivery deadline is only seconds away
+        s.execute(update(Outbox).where(Outbox.idempotency_key == key)
+                  .values(deadline_at=config.now() + dt.timedelta(seconds=5)))
+    sms.fail_next = [503]
+
+    stats = dispatch(store, cfg(smtp.port, sms.url))
+
+    assert (stats["dead"], stats["retry"]) == (1, 0)
+    assert outbox(store, key).status == "dead"

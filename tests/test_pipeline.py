@@ -123,7 +123,7 @@ def test_a_notice_survives_an_smtp_outage_and_is_sent_once_after(world) -> None:
     outage = dispatch(world.store, down)
     assert outage["retry"] > 0 and outage.get("sent_email", 0) == 0
     with world.store.transaction() as s:  # the retry time has come
-        s.execute(update(Outbox).where(Outbox.status == "pending").values(
+        s.execute(update(Outbox).where(Outbox.status == "queued").values(
             next_attempt_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC)))
     after = dispatch(world.store, world.cfg)
     assert after["sent"] == outage["retry"]

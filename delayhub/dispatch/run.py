@@ -1,9 +1,13 @@
-"""One dispatch run over the outbox."""
+"""One dispatch run over the outbox: lease due rows, hand them to their channels, record each outcome."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import random
+import socket
+import uuid
 from typing import Any
 
 import requests
@@ -20,19 +24,25 @@ from .sms import Sms, send_sms
 log = logging.getLogger(__name__)
 
 
-def backoff(attempt: int) -> dt.timedelta:
-    """1, 4, 16, 64 minutes… capped at 6 hours."""
-    return dt.timedelta(minutes=min(4 ** (attempt - 1), 360))
+def worker_name() -> str:
+    """Unique per dispatcher process: a lease names who holds a row."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def dispatch(store: HubStore, cfg: DispatchConfig, batch: int = 500) -> dict[str, Any]:
-    """Send every due outbox row; each outcome is recorded before the next batch is claimed."""
+def backoff(attempt: int, rng: random.Random | None = None) -> dt.timedelta:
+    """1, 4, 16, 64 minutes… capped at 6 hours, each ±50 % so retries after an outage spread out."""
+    base = min(4 ** (attempt - 1), 360)
+    return dt.timedelta(minutes=base * (rng or random).uniform(0.5, 1.5))
+
+
+def dispatch(store: HubStore, cfg: DispatchConfig, batch: int = 500, worker: str | None = None) -> dict[str, Any]:
+    """Send every due outbox row; each batch's outcomes are recorded before the next is leased."""
+    worker = worker or worker_name()
     with store.job("dispatch") as job:
-        for key in ("sent", "retry", "failed"):
+        for key in ("sent", "retry", "failed", "dead"):
             job.add(key, 0)
-        job.add("released", store.release_stale_claims())
         session = requests.Session()
-        while rows := store.claim_outbox(batch):
+        while rows := store.claim_outbox(worker, batch):
             mails = [r for r in rows if r.channel in st.EMAIL_CHANNELS]
             outcomes: list[tuple[Any, Exception | str]] = list(zip(mails, send_emails(
                 [Email(r.idempotency_key, r.recipient, r.subject, r.body) for r in mails], cfg.smtp), strict=True))
@@ -40,9 +50,9 @@ def dispatch(store: HubStore, cfg: DispatchConfig, batch: int = 500) -> dict[str
                 if r.channel == "sms":
                     try:
                         outcomes.append((r, send_sms(Sms(r.idempotency_key, r.recipient, r.body), cfg.sms, session)))
-                    except Exception as exc:
+                    except Exception as exc:  # every failure is recorded on the row
                         outcomes.append((r, exc))
-            store.record_deliveries([_delivery(job, row, outcome, cfg) for row, outcome in outcomes])
+            store.record_deliveries(worker, [_delivery(job, row, outcome, cfg) for row, outcome in outcomes])
         log.info("dispatch: %s", job.stats)
         return dict(job.stats)
 
@@ -53,9 +63,12 @@ def _delivery(job: Any, row: Any, outcome: Exception | str, cfg: DispatchConfig)
         job.add(f"sent_{row.channel}")
         return Delivery(row.id, row.attempts, st.SENT, provider_ref=str(outcome)[:200])
     detail = str(outcome)[:500]
-    job.add("failed" if isinstance(outcome, PermanentDeliveryError) or row.attempts >= cfg.max_attempts else "retry")
     if isinstance(outcome, PermanentDeliveryError):
-        return Delivery(row.id, row.attempts, st.PERMANENT_FAILURE, detail)
-    if row.attempts >= cfg.max_attempts:
-        return Delivery(row.id, row.attempts, st.TECHNICAL_FAILURE, detail)
-    return Delivery(row.id, row.attempts, st.PENDING, detail, retry_at=config.now() + backoff(row.attempts))
+        job.add("failed")
+        return Delivery(row.id, row.attempts, st.FAILED, detail)
+    retry_at = config.now() + backoff(row.attempts)
+    if row.attempts >= cfg.max_attempts or (row.deadline_at is not None and retry_at > row.deadline_at):
+        job.add("dead")
+        return Delivery(row.id, row.attempts, st.DEAD, detail)
+    job.add("retry")
+    return Delivery(row.id, row.attempts, st.QUEUED, detail, retry_at=retry_at)

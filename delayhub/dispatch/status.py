@@ -1,14 +1,22 @@
-"""Outbox statuses and their groups, in one place."""
+"""Outbox statuses and their groups, in one place.
 
-PENDING = "pending"  # waiting for its first or next attempt (see next_attempt_at)
-SENDING = "sending"  # claimed by a dispatcher
-SENT = "sent"  # accepted by the SMTP server or SMS gateway
-PERMANENT_FAILURE = "permanent-failure"  # the address or message was refused: no retry
-TECHNICAL_FAILURE = "technical-failure"  # retries ran out
+queued ──claim (lease)──▶ sending ──▶ sent
+   ▲                        │
+   └──── temporary failure ─┤ (next try after backoff with jitter, while before the deadline)
+                            ├──▶ failed  (permanent: bad address, rejected number; no retry)
+                            └──▶ dead    (temporary failures until the deadline or the last attempt)
+A row left in 'sending' by a worker that died is taken again once its lease has run out.
+"""
 
-IN_FLIGHT = (PENDING, SENDING)
+QUEUED = "queued"
+SENDING = "sending"
+SENT = "sent"
+FAILED = "failed"
+DEAD = "dead"
+
+IN_FLIGHT = (QUEUED, SENDING)
+DELIVERED = (SENT,)
+UNDELIVERED = (FAILED, DEAD)
 
 # Channels sent by email: the applicant's, the copy to the OPDC, and alerts to the agency.
 EMAIL_CHANNELS = ("email", "opdc", "agency")
-DELIVERED = (SENT,)
-FAILED = (PERMANENT_FAILURE, TECHNICAL_FAILURE)

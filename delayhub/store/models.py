@@ -186,6 +186,11 @@ class Outbox(Base):
     provider_ref: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    # The worker holding the row while it sends, and until when; an expired lease frees the row.
+    leased_by: Mapped[str | None] = mapped_column(String(80))
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    # Temporary failures are retried until this moment, then the row is dead.
+    deadline_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
 
 class DeliveryAttempt(Base):

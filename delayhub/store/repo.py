@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import create_engine, event, func, insert, select, text, true, update
+from sqlalchemy import and_, create_engine, event, func, insert, or_, select, text, true, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,6 +31,9 @@ from .models import (
     Request,
     RequestEvent,
 )
+
+# How long temporary failures are retried before a notice is given up as dead.
+DELIVERY_DEADLINE = dt.timedelta(days=3)
 
 # Standard-request fields copied onto Request columns as they are.
 _PLAIN = ("request_no", "process_code", "manual_id", "status", "result", "delay_reason")
@@ -327,62 +330,65 @@ class HubStore:
             have.update(s.scalars(select(Outbox.idempotency_key).where(Outbox.idempotency_key.in_(keys[i:i + 500]))))
         fresh = {r["idempotency_key"]: r for r in rows if r["idempotency_key"] not in have}
         if fresh:
-            s.execute(insert(Outbox), [{"status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now,
-                                        **r} for r in fresh.values()])
+            s.execute(insert(Outbox), [{"status": "queued", "attempts": 0, "next_attempt_at": now, "created_at": now,
+                                        "deadline_at": now + DELIVERY_DEADLINE, **r} for r in fresh.values()])
         return len(fresh)
 
     # --- dispatch -----------------------------------------------------------------------------
-    def claim_outbox(self, limit: int = 500) -> list[Outbox]:
-        """Mark up to ``limit`` due rows as sending and return them.
+    def claim_outbox(self, worker: str, limit: int = 500,
+                     lease: dt.timedelta = dt.timedelta(minutes=10)) -> list[Outbox]:
+        """Lease up to ``limit`` rows that are due — queued and due, or sending with a lease that
+        ran out (their worker died) — to ``worker`` and return them.
 
-        The guarded UPDATE takes a row only if it is still pending, so two dispatchers never
-        send the same notice.
+        On PostgreSQL the rows are locked with FOR UPDATE SKIP LOCKED, so concurrent workers take
+        different rows without waiting; on SQLite the guarded UPDATE re-checks each row (SQLite
+        runs one writer at a time). Either way no row is processed by two workers at once.
         """
         now = config.now()
-        for _ in range(5):  # lost every row to a concurrent dispatcher: look again
+        due = or_(and_(Outbox.status == "queued", Outbox.next_attempt_at <= now),
+                  and_(Outbox.status == "sending", Outbox.lease_until < now))
+        for _ in range(5):  # lost every row to a concurrent worker: look again
             claimed: list[Outbox] = []
             with self.transaction() as s:
-                ids = list(s.scalars(select(Outbox.id).where(Outbox.status == "pending",
-                                                             Outbox.next_attempt_at <= now)
-                                     .order_by(Outbox.id).limit(limit)))
+                query = select(Outbox.id).where(due).order_by(Outbox.id).limit(limit)
+                if s.get_bind().dialect.name == "postgresql":
+                    query = query.with_for_update(skip_locked=True)
+                ids = list(s.scalars(query))
                 for oid in ids:
-                    result = s.execute(update(Outbox).where(Outbox.id == oid, Outbox.status == "pending")
-                                       .values(status="sending", attempts=Outbox.attempts + 1,
-                                               next_attempt_at=now))
+                    result = s.execute(update(Outbox).where(Outbox.id == oid, due).values(
+                        status="sending", attempts=Outbox.attempts + 1, leased_by=worker,
+                        lease_until=now + lease))
                     if result.rowcount == 1:
                         claimed.append(s.get(Outbox, oid))
             if claimed or not ids:
                 return claimed
         return []
 
-    def record_deliveries(self, outcomes: Sequence[Delivery]) -> None:
-        """Record a batch of attempts in one transaction: the row's new status and the attempt log."""
+    def record_deliveries(self, worker: str, outcomes: Sequence[Delivery]) -> int:
+        """Record a batch of attempts in one transaction: each row's new status and the attempt log.
+
+        Only rows this worker still holds are updated: if its lease ran out and another worker
+        took the row, that worker's outcome counts. Returns the rows recorded.
+        """
         if not outcomes:
-            return
-        now = config.now()
+            return 0
+        now, recorded = config.now(), 0
         with self.transaction() as s:
             for d in outcomes:
-                values: dict[str, Any] = {"status": d.status, "last_error": d.detail if d.status != "sent" else None}
+                values: dict[str, Any] = {"status": d.status, "last_error": d.detail if d.status != "sent" else None,
+                                          "leased_by": None, "lease_until": None}
                 if d.status == "sent":
                     values.update(sent_at=now, provider_ref=d.provider_ref)
                 if d.retry_at is not None:
                     values["next_attempt_at"] = d.retry_at
-                s.execute(update(Outbox).where(Outbox.id == d.outbox_id).values(**values))
+                result = s.execute(update(Outbox).where(Outbox.id == d.outbox_id, Outbox.leased_by == worker,
+                                                        Outbox.status == "sending").values(**values))
+                if result.rowcount != 1:
+                    continue
+                recorded += 1
                 s.add(DeliveryAttempt(outbox_id=d.outbox_id, attempt=d.attempt, at=now, outcome=d.status,
                                       detail=d.detail))
-
-    def release_stale_claims(self, older_than: dt.timedelta = dt.timedelta(minutes=30)) -> int:
-        """Rows left 'sending' by a dispatcher that died go back to pending.
-
-        Email carries a Message-ID derived from the idempotency key, so a resend after a crash
-        that happened between hand-off and bookkeeping is recognisable downstream.
-        """
-        cutoff = config.now() - older_than
-        with self.transaction() as s:
-            result = s.execute(update(Outbox).where(Outbox.status == "sending",
-                                                    Outbox.next_attempt_at < cutoff)
-                               .values(status="pending"))
-            return result.rowcount or 0
+        return recorded
 
     # --- reading ------------------------------------------------------------------------------
     def counts(self, model: type, *group: Any, where: Any = None) -> dict[Any, int]:
