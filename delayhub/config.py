@@ -78,9 +78,11 @@ class SmtpConfig:
 @dataclass(frozen=True)
 class SmsConfig:
     url: str = "http://127.0.0.1:8026/sms"
-    token: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)  # bearer token, or the form gateway's password
     sender: str = "DELAYHUB"
     timeout: float = 15.0
+    provider: str = "json"  # json | form (delayhub.dispatch.sms_providers)
+    username: str | None = None  # the form gateway's account name
 
 
 @dataclass(frozen=True)

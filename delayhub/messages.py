@@ -74,9 +74,10 @@ def email_text(ctx: NoticeContext) -> tuple[str, str]:
 
 def sms_text(ctx: NoticeContext) -> str:
     """One short Thai message: the request number and where to read the notice."""
+    # the link comes early: a message too long for two parts is cut at its end (sms_providers.fit)
     if ctx.kind == "delay":
-        return f"{ctx.department}: คำขอ {ctx.request_no} ล่าช้า แจ้งเหตุครั้งที่ {ctx.sequence} ดูที่ {ctx.tracking_url}"
-    return f"{ctx.department}: คำขอ {ctx.request_no} พิจารณาแล้วเสร็จ ดูผลที่ {ctx.tracking_url}"
+        return f"คำขอ {ctx.request_no} ล่าช้า (แจ้งครั้งที่ {ctx.sequence}) อ่านหนังสือที่ {ctx.tracking_url} — {ctx.department}"
+    return f"คำขอ {ctx.request_no} พิจารณาแล้วเสร็จ ดูผลที่ {ctx.tracking_url} — {ctx.department}"
 
 
 def opdc_copy(ctx: NoticeContext) -> tuple[str, str]:

@@ -1,6 +1,7 @@
-"""The push intake inside the Airflow 3 API server, under ``/intake``.
+"""delayhub's public endpoints inside the Airflow 3 API server.
 
     POST /intake/v1/<connector id>/batches      GET /intake/v1/health
+    POST /sms-reports/sms/reports/<provider>     SMS gateways' delivery reports
 
 Airflow gives routes mounted by a plugin no authentication of its own: the intake app checks
 each agency's key itself. The key is the password of the Airflow Connection the agency's
@@ -16,7 +17,9 @@ from typing import Any, ClassVar
 from airflow.plugins_manager import AirflowPlugin
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
+from fastapi import FastAPI
 
+from delayhub.dispatch.sms_reports import delivery_report_router
 from delayhub.intake import create_app
 from delayhub.store import HubStore
 
@@ -35,8 +38,32 @@ def agency_secret(conn_id: str) -> str | None:
 intake_app = create_app(store_factory=HubStore.open, secret_for=agency_secret)
 
 
+def sms_report_secret(provider: str) -> str | None:
+    """The token the SMS gateway signs its reports with: extra ``report_token`` of ``delayhub_sms``."""
+    try:
+        conn = BaseHook.get_connection("delayhub_sms")
+    except AirflowNotFoundException:
+        return None
+    if conn.extra_dejson.get("provider", "json") != provider:
+        return None
+    return conn.extra_dejson.get("report_token") or None
+
+
+def sms_report(provider_ref: str, status: str, detail: str | None) -> bool:
+    store = HubStore.open()
+    try:
+        return store.record_sms_report(provider_ref, status, detail)
+    finally:
+        store.close()
+
+
+sms_app = FastAPI(title="delayhub SMS delivery reports")
+sms_app.include_router(delivery_report_router(sms_report, sms_report_secret))
+
+
 class DelayhubPlugin(AirflowPlugin):
     name = "delayhub"
     fastapi_apps: ClassVar[list[dict[str, Any]]] = [
         {"app": intake_app, "url_prefix": "/intake", "name": "delayhub intake"},
+        {"app": sms_app, "url_prefix": "/sms-reports", "name": "delayhub SMS delivery reports"},
     ]

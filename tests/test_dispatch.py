@@ -494,3 +494,16 @@ def test_a_temporary_failure_past_the_deadline_is_dead_not_retried(store: HubSto
 
     assert (stats["dead"], stats["retry"]) == (1, 0)
     assert outbox(store, key).status == "dead"
+
+
+@pytest.mark.parametrize(("report", "status"), [("delivered", "sent"), ("failed", "failed"), ("expired", "failed")])
+def test_a_delivery_report_updates_the_sms_delivery(store: HubStore, smtp: SmtpSink, sms: SmsSink,
+                                                    report: str, status: str) -> None:
+    key = queue(store, add_request(store), channels=("sms",))["sms"]
+    dispatch(store, cfg(smtp.port, sms.url))
+    ref = outbox(store, key).provider_ref
+    assert ref and store.record_sms_report(ref, report, "handset off") is True
+    assert store.record_sms_report(ref, report, "handset off") is True  # gateways repeat reports
+    row = outbox(store, key)
+    assert (row.status, row.report_status) == (status, report)
+    assert store.record_sms_report("no-such-id", "delivered", None) is False

@@ -19,7 +19,7 @@ from ..store import HubStore
 from ..store.repo import Delivery
 from . import status as st
 from .email import Email, send_emails
-from .sms import Sms, send_sms
+from .sms_providers import create_provider, fit
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,8 @@ def dispatch(store: HubStore, cfg: DispatchConfig, batch: int = 500, worker: str
         for key in ("sent", "retry", "failed", "dead"):
             job.add(key, 0)
         session = requests.Session()
+        options = {"username": cfg.sms.username} if cfg.sms.username else {}
+        sms = create_provider(cfg.sms.provider, cfg.sms, session, **options)
         while rows := store.claim_outbox(worker, batch):
             mails = [r for r in rows if r.channel in st.EMAIL_CHANNELS]
             outcomes: list[tuple[Any, Exception | str]] = list(zip(mails, send_emails(
@@ -49,7 +51,7 @@ def dispatch(store: HubStore, cfg: DispatchConfig, batch: int = 500, worker: str
             for r in rows:
                 if r.channel == "sms":
                     try:
-                        outcomes.append((r, send_sms(Sms(r.idempotency_key, r.recipient, r.body), cfg.sms, session)))
+                        outcomes.append((r, sms.send(r.recipient, fit(r.body), r.idempotency_key)))
                     except Exception as exc:  # every failure is recorded on the row
                         outcomes.append((r, exc))
             store.record_deliveries(worker, [_delivery(job, row, outcome, cfg) for row, outcome in outcomes])

@@ -167,6 +167,7 @@ class Outbox(Base):
     __table_args__ = (
         UniqueConstraint("request_id", "kind", "sequence", "channel", name="uq_outbox_notice_channel"),
         Index("ix_outbox_status_next", "status", "next_attempt_at"),
+        Index("ix_outbox_provider_ref", "provider_ref"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
@@ -191,6 +192,9 @@ class Outbox(Base):
     lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     # Temporary failures are retried until this moment, then the row is dead.
     deadline_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    # What the SMS gateway's delivery report said (delivered | failed | expired), and when.
+    report_status: Mapped[str | None] = mapped_column(String(20))
+    reported_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
 
 class DeliveryAttempt(Base):

@@ -390,6 +390,20 @@ class HubStore:
                                       detail=d.detail))
         return recorded
 
+    def record_sms_report(self, provider_ref: str, status: str, detail: str | None) -> bool:
+        """A gateway's delivery report: kept on the SMS row; a failed or expired one makes the
+        delivery failed. False when no SMS carries that provider id. Safe to repeat."""
+        with self.transaction() as s:
+            row = s.scalar(select(Outbox).where(Outbox.provider_ref == provider_ref, Outbox.channel == "sms"))
+            if row is None:
+                return False
+            row.report_status, row.reported_at = status, config.now()
+            if status != "delivered" and row.status == "sent":
+                row.status, row.last_error = "failed", f"delivery report: {status}" + (f" ({detail})" if detail else "")
+            s.add(DeliveryAttempt(outbox_id=row.id, attempt=row.attempts, at=config.now(), outcome=f"report:{status}",
+                                  detail=detail))
+        return True
+
     # --- reading ------------------------------------------------------------------------------
     def counts(self, model: type, *group: Any, where: Any = None) -> dict[Any, int]:
         with self.session() as s:

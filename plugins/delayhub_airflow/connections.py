@@ -43,6 +43,7 @@ def dispatch_config() -> DispatchConfig:
     if (conn := _optional(SMS_CONN_ID)) is not None:
         path = conn.extra_dejson.get("path", "/sms")
         sms = SmsConfig(url=base_url(conn.host or "", conn.port, conn.schema) + path,
-                        token=conn.password or None, sender=conn.extra_dejson.get("sender", sms.sender))
+                        token=conn.password or None, sender=conn.extra_dejson.get("sender", sms.sender),
+                        provider=conn.extra_dejson.get("provider", "json"), username=conn.login or None)
     return DispatchConfig(smtp=smtp, sms=sms, opdc_email=os.environ.get("DELAYHUB_OPDC_EMAIL", base.opdc_email),
                           max_attempts=base.max_attempts, tracking_url=base.tracking_url)
