@@ -46,3 +46,20 @@ def run_dispatch() -> dict[str, Any]:
         return dispatch(store, dispatch_config())
     finally:
         store.close()
+
+
+def run_opdc_export() -> dict[str, Any]:
+    """Yesterday's notices (Bangkok), for the OPDC, under $DELAYHUB_EXPORTS (default var/exports/opdc)."""
+    import datetime as dt
+    import os
+    from pathlib import Path
+
+    from delayhub.exports import write_opdc_export
+
+    folder = Path(os.environ.get("DELAYHUB_EXPORTS") or config.var_dir() / "exports" / "opdc")
+    store = HubStore.open()
+    try:
+        csv_path, json_path, count = write_opdc_export(store, config.today() - dt.timedelta(days=1), folder)
+    finally:
+        store.close()
+    return {"notices": count, "csv": str(csv_path), "json": str(json_path)}
