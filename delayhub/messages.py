@@ -100,3 +100,20 @@ def held_alert(ctx: NoticeContext, mapping_file: str | None) -> tuple[str, str]:
         "ระบบจะส่งหนังสือให้ผู้ยื่นคำขอโดยอัตโนมัติในรอบถัดไป พร้อมระบุจำนวนวันที่ล่าช้า",
     ])
     return subject, body
+
+
+def refusal_alert(department: str, request_no: str, kind: str, sequence: int, channel: str,
+                  detail: str | None) -> tuple[str, str]:
+    """To the agency: a notice was refused for good by the applicant's email server or SMS gateway."""
+    how = {"email": "อีเมล", "sms": "SMS"}.get(channel, channel)
+    what = "หนังสือแจ้งเหตุแห่งความล่าช้า" if kind == "delay" else "หนังสือแจ้งผลการพิจารณา"
+    subject = f"[delayhub] ส่ง{what} คำขอเลขที่ {request_no} ทาง{how}ไม่สำเร็จ"
+    body = "\n".join([
+        f"เรียน {department}",
+        "",
+        f"{what} (ครั้งที่ {to_thai_digits(str(sequence))}) สำหรับคำขอเลขที่ {request_no} ส่งถึงผู้ยื่นคำขอทาง{how}ไม่สำเร็จ "
+        f"และจะไม่ส่งซ้ำทางช่องทางนี้: {detail or 'ปลายทางปฏิเสธ'}",
+        "",
+        "กรุณาตรวจสอบและแก้ไขข้อมูลการติดต่อของผู้ยื่นคำขอในระบบงานของหน่วยงาน หนังสือฉบับพิมพ์ยังคงต้องจัดส่งตามปกติ",
+    ])
+    return subject, body

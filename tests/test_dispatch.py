@@ -507,3 +507,20 @@ def test_a_delivery_report_updates_the_sms_delivery(store: HubStore, smtp: SmtpS
     row = outbox(store, key)
     assert (row.status, row.report_status) == (status, report)
     assert store.record_sms_report("no-such-id", "delivered", None) is False
+
+
+def test_a_refused_number_is_reported_to_the_agency_once(store: HubStore, smtp: SmtpSink, sms: SmsSink) -> None:
+    from delayhub.registry import Registry
+
+    key = queue(store, add_request(store), channels=("sms",))["sms"]
+    sms.fail_next = [400]
+
+    first = dispatch(store, cfg(smtp.port, sms.url), registry=Registry.load())
+    second = dispatch(store, cfg(smtp.port, sms.url), registry=Registry.load())
+
+    assert outbox(store, key).status == "failed"
+    assert (first["agency_alerts"], first["sent_agency"], second["sent"]) == (1, 1, 0)  # sent in the same run
+    (alert,) = [read_eml(p) for p in smtp.messages()]
+    assert alert["To"] == "saraban@dbd.go.th"
+    assert alert["Subject"] == f"[delayhub] ส่งหนังสือแจ้งเหตุแห่งความล่าช้า คำขอเลขที่ {REQUEST_NO} ทางSMSไม่สำเร็จ"
+    assert PHONE not in alert.get_body(("plain",)).get_content()

@@ -15,6 +15,8 @@ import requests
 from .. import config
 from ..config import DispatchConfig
 from ..errors import PermanentDeliveryError
+from ..messages import refusal_alert
+from ..registry import Registry
 from ..store import HubStore
 from ..store.repo import Delivery
 from . import status as st
@@ -35,8 +37,13 @@ def backoff(attempt: int, rng: random.Random | None = None) -> dt.timedelta:
     return dt.timedelta(minutes=base * (rng or random).uniform(0.5, 1.5))
 
 
-def dispatch(store: HubStore, cfg: DispatchConfig, batch: int = 500, worker: str | None = None) -> dict[str, Any]:
-    """Send every due outbox row; each batch's outcomes are recorded before the next is leased."""
+def dispatch(store: HubStore, cfg: DispatchConfig, batch: int = 500, worker: str | None = None,
+             registry: Registry | None = None) -> dict[str, Any]:
+    """Send every due outbox row; each batch's outcomes are recorded before the next is leased.
+
+    A notice refused for good (bad address, rejected number) is reported to the agency, by the
+    ``alert_email`` of its department in the registry, so it can correct the contact.
+    """
     worker = worker or worker_name()
     with store.job("dispatch") as job:
         for key in ("sent", "retry", "failed", "dead"):
@@ -54,9 +61,29 @@ def dispatch(store: HubStore, cfg: DispatchConfig, batch: int = 500, worker: str
                         outcomes.append((r, sms.send(r.recipient, fit(r.body), r.idempotency_key)))
                     except Exception as exc:  # every failure is recorded on the row
                         outcomes.append((r, exc))
-            store.record_deliveries(worker, [_delivery(job, row, outcome, cfg) for row, outcome in outcomes])
+            deliveries = [_delivery(job, row, outcome, cfg) for row, outcome in outcomes]
+            store.record_deliveries(worker, deliveries)
+            refused = [(row, d) for (row, _), d in zip(outcomes, deliveries, strict=True)
+                       if d.status == st.FAILED and row.channel in ("email", "sms")]
+            if refused and registry is not None:
+                job.add("agency_alerts", store.add_outbox(_refusal_alerts(store, registry, refused)))
         log.info("dispatch: %s", job.stats)
         return dict(job.stats)
+
+
+def _refusal_alerts(store: HubStore, registry: Registry, refused: list[tuple[Any, Delivery]]) -> list[dict[str, Any]]:
+    requests_by_id = store.requests_by_id([row.request_id for row, _ in refused])
+    alerts = []
+    for row, d in refused:
+        request = requests_by_id.get(row.request_id)
+        agency = registry.agencies.get(request.department) if request else None
+        if request is None or agency is None or not agency.alert_email:
+            continue
+        subject, body = refusal_alert(agency.name, request.request_no, row.kind, row.sequence, row.channel, d.detail)
+        alerts.append({"request_id": row.request_id, "kind": "refused", "sequence": row.id, "channel": "agency",
+                       "owed_on": row.owed_on, "late_days": 0, "recipient": agency.alert_email, "subject": subject,
+                       "body": body, "idempotency_key": f"refused-{row.idempotency_key}"[:120]})
+    return alerts
 
 
 def _delivery(job: Any, row: Any, outcome: Exception | str, cfg: DispatchConfig) -> Delivery:

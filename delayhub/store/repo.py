@@ -390,6 +390,10 @@ class HubStore:
                                       detail=d.detail))
         return recorded
 
+    def requests_by_id(self, ids: Sequence[int]) -> dict[int, Request]:
+        with self.session() as s:
+            return {r.id: r for r in s.scalars(select(Request).where(Request.id.in_(set(ids))))}
+
     def record_sms_report(self, provider_ref: str, status: str, detail: str | None) -> bool:
         """A gateway's delivery report: kept on the SMS row; a failed or expired one makes the
         delivery failed. False when no SMS carries that provider id. Safe to repeat."""

@@ -43,7 +43,7 @@ def run_sweep() -> dict[str, Any]:
 def run_dispatch() -> dict[str, Any]:
     store = HubStore.open()
     try:
-        return dispatch(store, dispatch_config())
+        return dispatch(store, dispatch_config(), registry=Registry.load())
     finally:
         store.close()
 
