@@ -145,7 +145,7 @@ class HubStore:
         stats = UpsertStats()
         if not requests:
             return stats
-        now = config.now()
+        now, today = config.now(), config.today()
         by_key = {(r["agency"]["department"], r["request_no"]): r for r in requests}
         with self.transaction() as s:
             existing = {}
@@ -154,30 +154,33 @@ class HubStore:
                 for row in s.scalars(select(Request).where(Request.agency == agency,
                                                            Request.request_no.in_(numbers))):
                     existing[(row.agency, row.request_no)] = row
+            fresh = []
             for key, rec in by_key.items():
                 row = existing.get(key)
-                source = rec["source"]["connector"]
                 if row is not None and row.checksum == rec["source"]["checksum"]:
                     stats.unchanged += 1
-                    continue
-                if row is None:
-                    row = Request(agency=key[0], created_at=now, known_on=config.today(), derived_pauses=[])
-                    _apply(row, rec, now)
-                    row.derived_pauses = _track_waiting(None, row.status, [], config.today())
-                    s.add(row)
-                    s.flush()
-                    s.add(RequestEvent(request_id=row.id, at=now, kind="created", to_value=row.status,
-                                       source=source))
-                    stats.inserted += 1
-                    continue
-                before = row.status
-                _apply(row, rec, now)
-                stats.updated += 1
-                if before != row.status:
-                    row.derived_pauses = _track_waiting(before, row.status, row.derived_pauses or [], config.today())
-                    stats.status_changes += 1
-                    s.add(RequestEvent(request_id=row.id, at=now, kind="status", from_value=before,
-                                       to_value=row.status, source=source))
+                elif row is None:
+                    values = _values(rec, now)
+                    values.update(agency=key[0], created_at=now, known_on=today,
+                                  derived_pauses=_track_waiting(None, values["status"], [], today))
+                    fresh.append(values)
+                else:
+                    before = row.status
+                    for name, value in _values(rec, now).items():
+                        setattr(row, name, value)
+                    stats.updated += 1
+                    if before != row.status:
+                        row.derived_pauses = _track_waiting(before, row.status, row.derived_pauses or [], today)
+                        stats.status_changes += 1
+                        s.add(RequestEvent(request_id=row.id, at=now, kind="status", from_value=before,
+                                           to_value=row.status, source=rec["source"]["connector"]))
+            if fresh:
+                # one multi-row INSERT … RETURNING for the new requests, then their "created" events
+                ids = s.execute(insert(Request).returning(Request.id, sort_by_parameter_order=True), fresh).scalars()
+                s.execute(insert(RequestEvent), [
+                    {"request_id": rid, "at": now, "kind": "created", "to_value": v["status"],
+                     "source": v["source_connector"]} for rid, v in zip(ids, fresh, strict=True)])
+                stats.inserted += len(fresh)
         return stats
 
     def quarantine(self, entries: Sequence[QuarantineEntry], job_run_id: int | None = None) -> int:
@@ -425,30 +428,23 @@ class HubStore:
             return list(s.scalars(query.limit(limit)))
 
 
-def _apply(row: Request, rec: dict[str, Any], now: dt.datetime) -> None:
-    for name in _PLAIN:
-        setattr(row, name, rec.get(name))
+def _values(rec: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+    """Request columns from a standard request (national ID hashed and masked, never kept)."""
+    values: dict[str, Any] = {name: rec.get(name) for name in _PLAIN}
     for name in _DATES:
-        value = rec.get(name)
-        setattr(row, name, dt.date.fromisoformat(value) if value else None)
-    agency = rec["agency"]
-    row.ministry, row.department, row.division = agency["ministry"], agency["department"], agency.get("division")
-    row.pauses = rec.get("pauses") or []
-    applicant = rec.get("applicant") or {}
-    row.applicant_name = applicant.get("name")
-    row.applicant_email = applicant.get("email")
-    row.applicant_phone = applicant.get("phone")
-    row.applicant_address = applicant.get("address")
-    row.consent = applicant.get("consent")
+        values[name] = dt.date.fromisoformat(rec[name]) if rec.get(name) else None
+    agency, applicant, src = rec["agency"], rec.get("applicant") or {}, rec["source"]
     nid = applicant.get("national_id")
-    row.applicant_nid_hash = hash_national_id(nid) if nid else None
-    row.applicant_nid_masked = mask_national_id(nid) if nid else None
-    src = rec["source"]
-    row.source_connector, row.source_record_id = src["connector"], src["record_id"]
-    row.source_fetched_at = dt.datetime.fromisoformat(src["fetched_at"]) if src.get("fetched_at") else now
-    row.checksum = src["checksum"]
-    row.updated_at = now
-    row.needs_sweep = True
+    values.update(
+        ministry=agency["ministry"], department=agency["department"], division=agency.get("division"),
+        pauses=rec.get("pauses") or [], applicant_name=applicant.get("name"), applicant_email=applicant.get("email"),
+        applicant_phone=applicant.get("phone"), applicant_address=applicant.get("address"),
+        consent=applicant.get("consent"), applicant_nid_hash=hash_national_id(nid) if nid else None,
+        applicant_nid_masked=mask_national_id(nid) if nid else None, source_connector=src["connector"],
+        source_record_id=src["record_id"],
+        source_fetched_at=dt.datetime.fromisoformat(src["fetched_at"]) if src.get("fetched_at") else now,
+        checksum=src["checksum"], updated_at=now, needs_sweep=True)
+    return values
 
 
 def _track_waiting(before: str | None, after: str, pauses: list[dict[str, Any]],
