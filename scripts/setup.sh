@@ -9,7 +9,9 @@ UV_VERSION=0.13.9
 # unixodbc: pyodbc loads libodbc at import time. libsqliteodbc, odbc-postgresql, odbc-mariadb:
 # the ODBC drivers the odbc connector reads back offices with ('SQLite3', 'PostgreSQL Unicode',
 # 'MariaDB Unicode' in /etc/odbcinst.ini); the demo's factory-licence database is a SQLite file.
-APT_PACKAGES=(unixodbc libsqliteodbc odbc-postgresql odbc-mariadb)
+# fonts-tlwg-laksaman-ttf: the TH Sarabun-style font the letters are typeset in (typst reads it
+# from /usr/share/fonts/truetype/tlwg); poppler-utils: pdftotext/pdffonts/pdftoppm in the tests.
+APT_PACKAGES=(unixodbc libsqliteodbc odbc-postgresql odbc-mariadb fonts-tlwg-laksaman-ttf poppler-utils)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
