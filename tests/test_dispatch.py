@@ -524,3 +524,18 @@ def test_a_refused_number_is_reported_to_the_agency_once(store: HubStore, smtp: 
     assert alert["To"] == "saraban@dbd.go.th"
     assert alert["Subject"] == f"[delayhub] ส่งหนังสือแจ้งเหตุแห่งความล่าช้า คำขอเลขที่ {REQUEST_NO} ทางSMSไม่สำเร็จ"
     assert PHONE not in alert.get_body(("plain",)).get_content()
+
+
+def test_a_letter_travels_as_a_pdf_attachment_with_the_thai_text_parts() -> None:
+    from delayhub.dispatch.email import Attachment, Email, build_message
+
+    pdf = b"%PDF-1.7\n" + "หนังสือ".encode() + b"\n%%EOF"
+    msg = build_message(Email("n-abc", EMAIL, SUBJECT, BODY, (Attachment("หนังสือแจ้งเหตุล่าช้า.pdf", pdf),)),
+                        "delayhub <no-reply@delayhub.go.th>")
+    parsed = message_from_bytes(msg.as_bytes(), policy=default_policy)
+    (attachment,) = list(parsed.iter_attachments())
+    assert (attachment.get_content_type(), attachment.get_filename()) == ("application/pdf",
+                                                                          "หนังสือแจ้งเหตุล่าช้า.pdf")
+    assert attachment.get_content() == pdf
+    assert parsed.get_body(("plain",)).get_content().replace("\r\n", "\n").strip() == BODY.strip()
+    assert parsed["Subject"] == SUBJECT

@@ -17,11 +17,19 @@ from ..errors import PermanentDeliveryError, TemporaryDeliveryError
 
 
 @dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mime: str = "application/pdf"
+
+
+@dataclass(frozen=True)
 class Email:
     key: str  # idempotency key
     to: str
     subject: str
     body: str
+    attachments: tuple[Attachment, ...] = ()
 
 
 def build_message(mail: Email, sender: str) -> EmailMessage:
@@ -36,6 +44,9 @@ def build_message(mail: Email, sender: str) -> EmailMessage:
     paragraphs = "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in mail.body.split("\n\n"))
     msg.add_alternative(f'<!doctype html><html lang="th"><body>{paragraphs}</body></html>',
                         subtype="html", charset="utf-8")
+    for item in mail.attachments:
+        maintype, subtype = item.mime.split("/", 1)
+        msg.add_attachment(item.content, maintype=maintype, subtype=subtype, filename=item.filename)
     return msg
 
 
