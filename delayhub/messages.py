@@ -6,6 +6,7 @@ shown exactly later.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -29,6 +30,23 @@ class NoticeContext:
     late_days: int
     contact_phone: str
     tracking_url: str
+
+
+_DATE_FIELDS = ("submitted_on", "due_on", "completed_on")
+
+
+def notice_payload(ctx: NoticeContext) -> dict[str, object]:
+    """The notice's facts as JSON, pinned on its outbox rows."""
+    data = dataclasses.asdict(ctx)
+    return {k: (v.isoformat() if k in _DATE_FIELDS and v else v) for k, v in data.items()}
+
+
+def notice_from_payload(payload: dict[str, object]) -> NoticeContext:
+    fields = {f.name for f in dataclasses.fields(NoticeContext)}
+    data = {k: v for k, v in payload.items() if k in fields}
+    for k in _DATE_FIELDS:
+        data[k] = dt.date.fromisoformat(str(data[k])) if data.get(k) else None
+    return NoticeContext(**data)  # type: ignore[arg-type]
 
 
 def _d(day: dt.date | None) -> str:

@@ -22,7 +22,7 @@ from .calendar import ThaiCalendar
 from .config import DispatchConfig
 from .duedates import base_due_dates, due_date
 from .mapping import Mapping
-from .messages import NoticeContext, email_text, held_alert, opdc_copy, sms_text
+from .messages import NoticeContext, email_text, held_alert, notice_payload, opdc_copy, sms_text
 from .notices import (
     FINISHED,
     UNFINISHED,
@@ -192,9 +192,14 @@ def _rows(row: Any, registry: Registry, notice: NoticeDue, due: dt.date | None, 
     """One outbox row per channel the applicant has, and the copy to the OPDC."""
     ctx = _context(row, registry, notice, due, reason, dispatch)
     subject, body = email_text(ctx)
+    payload = {**notice_payload(ctx), "division_code": row.division, "department_code": row.department}
     items = []
-    if row.applicant_email:
-        items.append(dict(channel="email", recipient=row.applicant_email, subject=subject, body=body))
+    if row.applicant_email:  # the email carries the letter as a PDF
+        items.append(dict(channel="email", recipient=row.applicant_email, subject=subject, body=body,
+                          payload=payload))
+    else:  # no email: the letter goes to the agency's print queue, to be posted
+        items.append(dict(channel="letter", recipient=row.applicant_name or "", subject=subject, body=body,
+                          payload=payload))
     if row.applicant_phone:
         items.append(dict(channel="sms", recipient=row.applicant_phone, subject="", body=sms_text(ctx)))
     copy_subject, copy_body = opdc_copy(ctx)

@@ -16,6 +16,7 @@ from typing import Any
 
 from delayhub import config
 from delayhub.dispatch import status as st
+from delayhub.dispatch.letters import print_queue_dir
 from delayhub.mapping import load_all
 from delayhub.notices import UNFINISHED
 from delayhub.sinks import SmsSink, SmtpSink
@@ -119,8 +120,9 @@ def _summary(store: HubStore, since: Any, errors: list, mail_dir: Path, sms_log:
     p(f"  requests in the hub: {total}; overdue and unfinished: {overdue}")
     p(f"  notices owed today: {sweep.get('notices_owed', 0)}; newly queued this run (per channel): "
       f"{sweep.get('outbox_added', 0)}; held for a missing reason: {sweep.get('held_no_reason', 0)}")
-    sent = {c: dispatch.get(f"sent_{c}", 0) for c in ("email", "sms", "opdc")}
-    p(f"  delivered this run: email {sent['email']}, SMS {sent['sms']}, copy to OPDC {sent['opdc']}; "
+    sent = {c: dispatch.get(f"sent_{c}", 0) for c in ("email", "sms", "opdc", "letter")}
+    p(f"  delivered this run: email {sent['email']} (each with its PDF letter), SMS {sent['sms']}, "
+      f"printable letter {sent['letter']}, copy to OPDC {sent['opdc']}; "
       f"waiting to retry {dispatch.get('retry', 0)}; failed {dispatch.get('failed', 0) + dispatch.get('dead', 0)}")
     if not sweep.get("outbox_added") and not sum(sent.values()):
         p("  nothing new was owed: every notice due today had already been sent.")
@@ -129,6 +131,8 @@ def _summary(store: HubStore, since: Any, errors: list, mail_dir: Path, sms_log:
     p("\nLook at them")
     p(f"  emails (.eml): {_rel(mail_dir)}/ ({len(list(mail_dir.glob('*.eml')))} files)")
     p(f"  SMS log: {_rel(sms_log)}")
+    print_dir = print_queue_dir()
+    p(f"  print queue (letters to post): {_rel(print_dir)}/ ({len(list(print_dir.rglob('*.pdf')))} PDFs)")
     p(f"  hub store: {config.database_url()}")
 
 

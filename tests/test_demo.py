@@ -37,6 +37,8 @@ def test_demo_delivers_then_sends_nothing_twice(tmp_path: Path) -> None:
     assert "moc-dbd-registration: read 200, stored 194" in first
     assert "quarantined 6" in first and "first quarantine reasons:" in first
     emails = figure(first, r"delivered this run: email (\d+)")
+    letters = figure(first, r"printable letter (\d+)")
+    assert letters > 0 and len(list((var / "print").rglob("*.pdf"))) == letters
     sms = figure(first, r"SMS (\d+),")
     opdc = figure(first, r"copy to OPDC (\d+)")
     assert emails > 0 and sms > 0 and opdc > 0

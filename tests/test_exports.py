@@ -40,7 +40,7 @@ def test_the_export_lists_each_notice_once_with_its_channels_and_no_contact_deta
     with csv_path.open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert [(r["request_no"], r["kind"], r["sequence"], r["channels"]) for r in rows] == [
-        ("R-1", "delay", "1", "email opdc sms"), ("R-2", "delay", "1", "opdc")]
+        ("R-1", "delay", "1", "email opdc sms"), ("R-2", "delay", "1", "letter opdc")]
     data = json.loads(json_path.read_text(encoding="utf-8"))
     assert [n["notice_key"] for n in data["notices"]] == ["MOC-DBD/R-1/delay/1", "MOC-DBD/R-2/delay/1"]
     text = csv_path.read_text(encoding="utf-8-sig") + json_path.read_text(encoding="utf-8")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import os
 from email.policy import default as default_policy
 from pathlib import Path
 
@@ -68,7 +69,8 @@ def test_first_run_stores_quarantines_and_delivers_each_notice_once(world) -> No
     for request_id, kind, seq in notices:
         channels = {o.channel for o in outbox if (o.request_id, o.kind, o.sequence) == (request_id, kind, seq)}
         r = requests[request_id]
-        expected = {"opdc"} | ({"email"} if r.applicant_email else set()) | ({"sms"} if r.applicant_phone else set())
+        # the letter rides on the email; without an email it goes to the agency's print queue
+        expected = {"opdc", "email" if r.applicant_email else "letter"} | ({"sms"} if r.applicant_phone else set())
         assert channels == expected
     # delay notices go only to unfinished requests past their due date; results only to finished ones
     for o in outbox:
@@ -80,6 +82,12 @@ def test_first_run_stores_quarantines_and_delivers_each_notice_once(world) -> No
             assert r.status in ("completed", "rejected")
     emails = list((world.smtp.folder).glob("*.eml"))
     assert len(emails) == sent["sent_email"] + sent["sent_opdc"]
+    printed = list(Path(os.environ["DELAYHUB_VAR"], "print").rglob("*.pdf"))
+    assert len(printed) == sent["sent_letter"] > 0
+    applicant_mail = next(email.message_from_bytes(p.read_bytes(), policy=default_policy) for p in emails
+                          if "สำเนา" not in email.message_from_bytes(p.read_bytes(), policy=default_policy)["Subject"])
+    (pdf,) = list(applicant_mail.iter_attachments())
+    assert pdf.get_content_type() == "application/pdf" and pdf.get_content().startswith(b"%PDF")
     assert len(world.sms.received) == sent["sent_sms"]
 
 

@@ -14,13 +14,14 @@ import requests
 
 from .. import config
 from ..config import DispatchConfig
-from ..errors import PermanentDeliveryError
+from ..errors import PermanentDeliveryError, TemporaryDeliveryError
 from ..messages import refusal_alert
 from ..registry import Registry
 from ..store import HubStore
 from ..store.repo import Delivery
 from . import status as st
-from .email import Email, send_emails
+from .email import Attachment, Email, send_emails
+from .letters import LetterMaker
 from .sms_providers import create_provider, fit
 
 log = logging.getLogger(__name__)
@@ -51,11 +52,28 @@ def dispatch(store: HubStore, cfg: DispatchConfig, batch: int = 500, worker: str
         session = requests.Session()
         options = {"username": cfg.sms.username} if cfg.sms.username else {}
         sms = create_provider(cfg.sms.provider, cfg.sms, session, **options)
+        registry = registry or Registry.load()
+        letters = LetterMaker(store, registry)
         while rows := store.claim_outbox(worker, batch):
-            mails = [r for r in rows if r.channel in st.EMAIL_CHANNELS]
-            outcomes: list[tuple[Any, Exception | str]] = list(zip(mails, send_emails(
-                [Email(r.idempotency_key, r.recipient, r.subject, r.body) for r in mails], cfg.smtp), strict=True))
+            outcomes: list[tuple[Any, Exception | str]] = []
+            mails: list[tuple[Any, Email]] = []
             for r in rows:
+                if r.channel not in st.EMAIL_CHANNELS:
+                    continue
+                try:  # the applicant's email carries the notice's letter as a PDF
+                    made = letters.pdf(r) if r.channel == "email" else None
+                except TemporaryDeliveryError as exc:
+                    outcomes.append((r, exc))
+                    continue
+                attached = (Attachment(*made),) if made else ()
+                mails.append((r, Email(r.idempotency_key, r.recipient, r.subject, r.body, attached)))
+            outcomes += list(zip([r for r, _ in mails], send_emails([m for _, m in mails], cfg.smtp), strict=True))
+            for r in rows:
+                if r.channel == "letter":
+                    try:
+                        outcomes.append((r, letters.to_print_queue(r)))
+                    except Exception as exc:  # every failure is recorded on the row
+                        outcomes.append((r, exc))
                 if r.channel == "sms":
                     try:
                         outcomes.append((r, sms.send(r.recipient, fit(r.body), r.idempotency_key)))

@@ -192,6 +192,8 @@ class Outbox(Base):
     lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     # Temporary failures are retried until this moment, then the row is dead.
     deadline_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    # The notice's facts as the sweep saw them (reason, due date…), so its letter renders the same later.
+    payload: Mapped[dict[str, Any] | None] = mapped_column()
     # What the SMS gateway's delivery report said (delivered | failed | expired), and when.
     report_status: Mapped[str | None] = mapped_column(String(20))
     reported_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
@@ -243,3 +245,19 @@ class PushRecord(Base):
     batch_id: Mapped[int] = mapped_column(ForeignKey("push_batches.id"))
     record: Mapped[dict[str, Any]] = mapped_column()
     received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class Letter(Base):
+    """An outgoing letter's number (ที่ …/n) and date, given once per notice and kept."""
+
+    __tablename__ = "letters"
+    __table_args__ = (UniqueConstraint("request_id", "kind", "sequence", name="uq_letters_notice"),
+                      UniqueConstraint("department", "year_be", "running_no", name="uq_letters_number"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"))
+    kind: Mapped[str] = mapped_column(String(12))
+    sequence: Mapped[int] = mapped_column(Integer)
+    department: Mapped[str] = mapped_column(String(40))
+    year_be: Mapped[int] = mapped_column(Integer)
+    running_no: Mapped[int] = mapped_column(Integer)
+    letter_date: Mapped[dt.date] = mapped_column(Date)

@@ -23,6 +23,7 @@ from .models import (
     DeliveryAttempt,
     FileLedger,
     JobRun,
+    Letter,
     Manual,
     Outbox,
     PushBatch,
@@ -334,7 +335,8 @@ class HubStore:
         fresh = {r["idempotency_key"]: r for r in rows if r["idempotency_key"] not in have}
         if fresh:
             s.execute(insert(Outbox), [{"status": "queued", "attempts": 0, "next_attempt_at": now, "created_at": now,
-                                        "deadline_at": now + DELIVERY_DEADLINE, **r} for r in fresh.values()])
+                                        "deadline_at": now + DELIVERY_DEADLINE, "payload": None, **r}
+                                       for r in fresh.values()])
         return len(fresh)
 
     # --- dispatch -----------------------------------------------------------------------------
@@ -392,6 +394,27 @@ class HubStore:
                 s.add(DeliveryAttempt(outbox_id=d.outbox_id, attempt=d.attempt, at=now, outcome=d.status,
                                       detail=d.detail))
         return recorded
+
+    def letter_number(self, request_id: int, kind: str, sequence: int, department: str,
+                      day: dt.date) -> tuple[int, dt.date]:
+        """The notice's letter number and date: given once (the department's next number in the
+        Buddhist-Era year) and the same every time after, so a letter re-renders identically."""
+        for _ in range(5):  # two dispatchers numbering at once: the unique number decides, retry
+            try:
+                with self.transaction() as s:
+                    found = s.scalar(select(Letter).where(Letter.request_id == request_id, Letter.kind == kind,
+                                                          Letter.sequence == sequence))
+                    if found is not None:
+                        return found.running_no, found.letter_date
+                    year = day.year + 543
+                    last = s.scalar(select(func.max(Letter.running_no)).where(Letter.department == department,
+                                                                               Letter.year_be == year)) or 0
+                    s.add(Letter(request_id=request_id, kind=kind, sequence=sequence, department=department,
+                                 year_be=year, running_no=last + 1, letter_date=day))
+                return last + 1, day
+            except IntegrityError:
+                continue
+        raise RuntimeError(f"could not number the letter for request {request_id} after 5 tries")
 
     def requests_by_id(self, ids: Sequence[int]) -> dict[int, Request]:
         with self.session() as s:
