@@ -22,7 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
-THAI = str.maketrans("0123456789", "๐๑๒๓๔๕๖๗๘๙")
+from .fakes import THAI, be_date, national_id, pick
+
 FIRST = ["สมชาย", "สมหญิง", "วิไลวรรณ", "ประยุทธ", "กนกพร", "ธนากร", "ศิริพร", "อนุชา", "พรทิพย์", "ณัฐวุฒิ",
          "จิราพร", "สุรเชษฐ์", "ปิยะนุช", "วรวุฒิ", "อรอุมา"]
 LAST = ["ใจดี", "รักไทย", "ศรีสุข", "บุญมา", "แก้วประเสริฐ", "ทองคำ", "วงศ์สวัสดิ์", "มั่นคง", "สุขสันต์", "พึ่งบุญ"]
@@ -46,30 +47,12 @@ OAUTH_CLIENT, OAUTH_SECRET = "delayhub-hub", "demo-oauth-secret"
 FDA_USER, FDA_PASSWORD = "delayhub", "demo-fda-password"
 
 
-def _pick(rng: random.Random, weighted: list[tuple[str, int]]) -> str:
-    return rng.choices([w for w, _ in weighted], weights=[n for _, n in weighted])[0]
-
-
-def _national_id(rng: random.Random) -> str:
-    body = str(rng.choice([1, 3])) + "".join(str(rng.randint(0, 9)) for _ in range(11))
-    check = (11 - sum(int(d) * (13 - i) for i, d in enumerate(body)) % 11) % 10
-    return body + str(check)
-
-
-def _be(day: dt.date, style: int) -> str:
-    if style == 0:
-        return f"{day.day:02d}/{day.month:02d}/{day.year + 543}"
-    if style == 1:
-        return f"{day.year + 543}-{day.month:02d}-{day.day:02d}"
-    return f"{day.day}/{day.month}/{day.year + 543}".translate(THAI)
-
-
 def _person(rng: random.Random, i: int) -> dict[str, Any]:
     first, last = rng.choice(FIRST), rng.choice(LAST)
     mobile = f"0{rng.choice([6, 8, 9])}{rng.randint(0, 9)}{rng.randint(1000000, 9999999)}"
     return {
         "name": f"{rng.choice(TITLES)}{first} {last}",
-        "pid": _national_id(rng),
+        "pid": national_id(rng),
         "mobile": mobile,
         "email": f"applicant{i:03d}@example.co.th" if rng.random() < 0.8 else None,
         "address": f"{rng.randint(1, 999)}/{rng.randint(1, 99)} หมู่ {rng.randint(1, 12)} "
@@ -84,7 +67,7 @@ def dbd_records(today: dt.date, n: int = 200) -> list[dict[str, Any]]:
         manual, process, unit = rng.choice(DBD_MANUALS)
         submitted = today - dt.timedelta(days=rng.randint(1, 120))
         complete = submitted + dt.timedelta(days=rng.choice([0, 0, 0, 1, 2, 5]))
-        state = _pick(rng, DBD_STATES)
+        state = pick(rng, DBD_STATES)
         finished = None
         if state in ("อนุมัติ", "ไม่อนุมัติ", "ยกเลิกคำขอ"):
             finished = min(today, complete + dt.timedelta(days=rng.randint(0, 40)))
@@ -97,12 +80,12 @@ def dbd_records(today: dt.date, n: int = 200) -> list[dict[str, Any]]:
             "unit_code": unit,
             "svc_code": process,
             "manual_ref": manual,
-            "recv_date": _be(submitted, style),
-            "docs_complete_date": _be(complete, style) if rng.random() < 0.7 else None,
+            "recv_date": be_date(submitted, style),
+            "docs_complete_date": be_date(complete, style) if rng.random() < 0.7 else None,
             "state": state,
-            "finish_date": _be(finished, style) if finished else None,
+            "finish_date": be_date(finished, style) if finished else None,
             "late_reason": rng.choice(DBD_REASONS) if state == "อยู่ระหว่างพิจารณา" and rng.random() < 0.6 else None,
-            "waiting_since": (_be(min(today, complete + dt.timedelta(days=i % 5)), style)
+            "waiting_since": (be_date(min(today, complete + dt.timedelta(days=i % 5)), style)
                               if state == "รอเอกสารเพิ่มเติมจากผู้ยื่นคำขอ" else None),
             "applicant": {
                 "full_name": person["name"],
@@ -131,7 +114,7 @@ def fda_records(today: dt.date, n: int = 60) -> list[dict[str, Any]]:
     for i in range(1, n + 1):
         manual, unit = rng.choice(FDA_MANUALS)
         submitted = today - dt.timedelta(days=rng.randint(10, 400))
-        state = _pick(rng, FDA_STATES)
+        state = pick(rng, FDA_STATES)
         finished = (min(today, submitted + dt.timedelta(days=rng.randint(20, 300)))
                     if state in ("APPROVED", "DENIED", "CANCELLED") else None)
         person = _person(rng, 500 + i)

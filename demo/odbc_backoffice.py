@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .fakes import national_id
+
 TABLE = "tbl_factory_request"
 CONNECTION_ID = "mind_diw_factory_db"
 DB_FILE = "mind_diw_factory.sqlite"
@@ -96,11 +98,6 @@ def as_params(row: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(row[c] for c in COLUMNS)
 
 
-def _national_id(rng: random.Random) -> str:
-    body = str(rng.choice([1, 3])) + "".join(str(rng.randint(0, 9)) for _ in range(11))
-    return body + str((11 - sum(int(d) * (13 - i) for i, d in enumerate(body)) % 11) % 10)
-
-
 def _be(day: dt.date | None) -> str | None:
     return None if day is None else f"{day.year + 543}-{day.month:02d}-{day.day:02d}"
 
@@ -129,7 +126,7 @@ def iter_rows(today: dt.date, n: int = 100) -> Iterator[dict[str, Any]]:
             "fac_prov": rng.choice(PROVINCES),
             "owner_name": (f"นาย{rng.choice(MEN)}" if rng.random() < 0.5
                            else f"{rng.choice(['นาง', 'นางสาว'])}{rng.choice(WOMEN)}") + f" {rng.choice(LAST)}",
-            "owner_pid": _national_id(rng),
+            "owner_pid": national_id(rng),
             "owner_tel": f"{mobile[:3]}-{mobile[3:6]}-{mobile[6:]}",
             "owner_email": f"factory{i + 1:06d}@example.co.th" if rng.random() < 0.7 else None,
             "owner_addr": f"{rng.randint(1, 999)}/{rng.randint(1, 99)} หมู่ {rng.randint(1, 12)} "

@@ -35,6 +35,7 @@ from delayhub.intake import (
 from delayhub.store import HubStore
 
 from .backoffice import FIRST, LAST, PROVINCES, THAI, TITLES
+from .fakes import national_id
 
 CONNECTOR_ID = "moi-dopa-registration"
 CONNECTION_ID = "moi_dopa_intake"
@@ -57,11 +58,6 @@ LATE_REASONS = ["รอผลตรวจสอบลายพิมพ์นิ
 def _be(day: dt.date, thai_digits: bool = False) -> str:
     text = f"{day.day:02d}/{day.month:02d}/{day.year + 543}"
     return text.translate(THAI) if thai_digits else text
-
-
-def _national_id(rng: random.Random) -> str:
-    body = str(rng.choice([1, 3])) + "".join(str(rng.randint(0, 9)) for _ in range(11))
-    return body + str((11 - sum(int(d) * (13 - i) for i, d in enumerate(body)) % 11) % 10)
 
 
 def district_records(today: dt.date, n: int = 40) -> list[dict[str, Any]]:
@@ -93,7 +89,7 @@ def district_records(today: dt.date, n: int = 40) -> list[dict[str, Any]]:
                                     if status == "รอผู้ยื่นคำขอนำหลักฐานมาเพิ่มเติม" else None),
             "applicant": {
                 "name": f"{rng.choice(TITLES)}{rng.choice(FIRST)} {rng.choice(LAST)}",
-                "pid": _national_id(rng),
+                "pid": national_id(rng),
                 "phone": f"{mobile[:3]}-{mobile[3:6]}-{mobile[6:]}",
                 "email": f"citizen{i + 1:03d}@example.co.th" if rng.random() < 0.6 else None,
                 "house_address": f"{rng.randint(1, 999)}/{rng.randint(1, 99)} หมู่ {rng.randint(1, 12)} "

@@ -35,6 +35,8 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
+from .fakes import be_date, national_id, pick
+
 with warnings.catch_warnings():
     # spyne 2.14's WSGI server imports the stdlib `cgi` module, deprecated on 3.11: harmless here.
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -52,7 +54,6 @@ DPT_USER, DPT_PASSWORD = "delayhub", "demo-dpt-password"
 RECORDS = 80
 MAX_PAGE_SIZE = 100
 
-THAI = str.maketrans("0123456789", "๐๑๒๓๔๕๖๗๘๙")
 FIRST = ["สมชาย", "สมหญิง", "วิไลวรรณ", "ประเสริฐ", "กนกพร", "ธนากร", "ศิริพร", "อนุชา", "พรทิพย์", "ณัฐวุฒิ",
          "จิราพร", "สุรเชษฐ์", "ปิยะนุช", "วรวุฒิ", "อรอุมา"]
 LAST = ["ใจดี", "รักไทย", "ศรีสุข", "บุญมา", "แก้วประเสริฐ", "ทองคำ", "วงศ์สวัสดิ์", "มั่นคง", "สุขสันต์", "พึ่งบุญ"]
@@ -126,24 +127,6 @@ class PermitService(ServiceBase):
         return office.page(changedSince, pageNo or 1, pageSize or 50)
 
 
-def _pick(rng: random.Random, weighted: list[tuple[str, int]]) -> str:
-    return rng.choices([w for w, _ in weighted], weights=[n for _, n in weighted])[0]
-
-
-def _national_id(rng: random.Random) -> str:
-    body = str(rng.choice([1, 3])) + "".join(str(rng.randint(0, 9)) for _ in range(11))
-    check = (11 - sum(int(d) * (13 - i) for i, d in enumerate(body)) % 11) % 10
-    return body + str(check)
-
-
-def _be(day: dt.date, style: int) -> str:
-    if style == 0:
-        return f"{day.day:02d}/{day.month:02d}/{day.year + 543}"
-    if style == 1:
-        return f"{day.year + 543}-{day.month:02d}-{day.day:02d}"
-    return f"{day.day}/{day.month}/{day.year + 543}".translate(THAI)
-
-
 def permit_records(today: dt.date, n: int = RECORDS) -> list[dict[str, Any]]:
     """The office's records as plain dicts, in its own field names and forms."""
     rng = random.Random(f"dpt-{today.isoformat()}")
@@ -151,28 +134,29 @@ def permit_records(today: dt.date, n: int = RECORDS) -> list[dict[str, Any]]:
     for i in range(1, n + 1):
         submitted = today - dt.timedelta(days=rng.randint(1, 150))
         complete = submitted + dt.timedelta(days=rng.choice([0, 0, 0, 3, 7]))
-        status = _pick(rng, STATUSES)
+        status = pick(rng, STATUSES)
         style = rng.choice([0, 0, 0, 1, 2])
         decided = min(today, complete + dt.timedelta(days=rng.randint(10, 70))) if status in DECIDED else None
         corrections = []
         if status == "รอผู้ขอแก้ไขแบบแปลน" or (status == "อยู่ระหว่างตรวจพิจารณาแบบแปลน" and i % 4 == 0):
             asked = min(today, complete + dt.timedelta(days=7 + i % 10))
             back = None if status == "รอผู้ขอแก้ไขแบบแปลน" else min(today, asked + dt.timedelta(days=5))
-            corrections.append({"requestedDate": _be(asked, style), "returnedDate": _be(back, style) if back else None,
+            corrections.append({"requestedDate": be_date(asked, style),
+                                "returnedDate": be_date(back, style) if back else None,
                                 "note": rng.choice(CORRECTIONS)})
         changed = decided or min(today, submitted + dt.timedelta(days=rng.randint(0, (today - submitted).days)))
         mobile = f"0{rng.choice([6, 8, 9])}{rng.randint(0, 9)}{rng.randint(1000000, 9999999)}"
-        pid = _national_id(rng)
+        pid = national_id(rng)
         out.append({
             "applicationId": f"BCD{today.year + 543}{i:05d}",
             "applicationNo": f"ข.1-{i:04d}/{today.year + 543}",
             "formType": "ข.1",
             "buildingKind": rng.choice(BUILDINGS),
             "siteProvince": rng.choice(PROVINCES),
-            "receivedDate": _be(submitted, style),
-            "docsCompleteDate": _be(complete, style) if rng.random() < 0.75 else None,
+            "receivedDate": be_date(submitted, style),
+            "docsCompleteDate": be_date(complete, style) if rng.random() < 0.75 else None,
             "statusText": status,
-            "decisionDate": _be(decided, style) if decided else None,
+            "decisionDate": be_date(decided, style) if decided else None,
             "delayReason": (rng.choice(DELAY_REASONS)
                             if status == "อยู่ระหว่างตรวจพิจารณาแบบแปลน" and rng.random() < 0.5 else None),
             "corrections": corrections or None,
