@@ -71,6 +71,7 @@ class SmtpConfig:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     start_tls: bool = False
+    ca_file: str | None = None  # a private CA for the mail server's certificate (else the system's)
     sender: str = "delayhub <no-reply@delayhub.go.th>"
     timeout: float = 30.0
 

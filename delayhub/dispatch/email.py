@@ -69,7 +69,7 @@ async def _send_all(mails: Sequence[Email], cfg: SmtpConfig, connections: int) -
                 try:
                     if client is None or not client.is_connected:
                         client = aiosmtplib.SMTP(hostname=cfg.host, port=cfg.port, timeout=cfg.timeout,
-                                                 start_tls=cfg.start_tls)
+                                                 start_tls=cfg.start_tls, cert_bundle=cfg.ca_file)
                         await client.connect()
                         if cfg.username:
                             await client.login(cfg.username, cfg.password or "")
@@ -80,6 +80,9 @@ async def _send_all(mails: Sequence[Email], cfg: SmtpConfig, connections: int) -
                         results[i] = reply
                 except aiosmtplib.SMTPRecipientsRefused as exc:
                     results[i] = PermanentDeliveryError(f"recipient refused ({exc.recipients[0].code})")
+                except aiosmtplib.SMTPAuthenticationError as exc:  # our login, not the applicant's address
+                    results[i] = TemporaryDeliveryError(f"the mail server refused our login (SMTP {exc.code})")
+                    client = None
                 except aiosmtplib.SMTPResponseException as exc:
                     kind = PermanentDeliveryError if 500 <= exc.code < 600 else TemporaryDeliveryError
                     results[i] = kind(f"SMTP {exc.code}: {exc.message}")

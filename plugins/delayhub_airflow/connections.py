@@ -39,6 +39,7 @@ def dispatch_config() -> DispatchConfig:
         extra = conn.extra_dejson
         smtp = SmtpConfig(host=conn.host or smtp.host, port=conn.port or smtp.port, username=conn.login or None,
                           password=conn.password or None, start_tls=bool(extra.get("starttls", False)),
+                          ca_file=extra.get("ca_file"),
                           sender=extra.get("from", smtp.sender))
     if (conn := _optional(SMS_CONN_ID)) is not None:
         path = conn.extra_dejson.get("path", "/sms")
