@@ -11,7 +11,8 @@ UV_VERSION=0.13.9
 # 'MariaDB Unicode' in /etc/odbcinst.ini); the demo's factory-licence database is a SQLite file.
 # fonts-tlwg-laksaman-ttf: the TH Sarabun-style font the letters are typeset in (typst reads it
 # from /usr/share/fonts/truetype/tlwg); poppler-utils: pdftotext/pdffonts/pdftoppm in the tests.
-APT_PACKAGES=(unixodbc libsqliteodbc odbc-postgresql odbc-mariadb fonts-tlwg-laksaman-ttf poppler-utils)
+# chromium: the browser the web pages are tested in (Playwright drives it; it never downloads one).
+APT_PACKAGES=(unixodbc libsqliteodbc odbc-postgresql odbc-mariadb fonts-tlwg-laksaman-ttf poppler-utils chromium)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

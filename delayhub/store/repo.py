@@ -369,6 +369,22 @@ class HubStore:
                 return claimed
         return []
 
+    def expire_leases_of(self, workers: Sequence[str]) -> int:
+        """End the leases of workers known to be dead (a dispatcher restarted after a crash on the
+        same host), so their rows are taken again now rather than when the lease runs out."""
+        if not workers:
+            return 0
+        with self.transaction() as s:
+            result = s.execute(update(Outbox).where(Outbox.status == "sending", Outbox.leased_by.in_(list(workers)))
+                               .values(lease_until=config.now() - dt.timedelta(seconds=1)))
+            return result.rowcount or 0
+
+    def lease_holders(self, prefix: str) -> list[str]:
+        """Workers named ``prefix…`` that hold rows in ``sending``."""
+        with self.transaction() as s:
+            return list(s.scalars(select(Outbox.leased_by).where(
+                Outbox.status == "sending", Outbox.leased_by.startswith(prefix, autoescape=True)).distinct()))
+
     def record_deliveries(self, worker: str, outcomes: Sequence[Delivery]) -> int:
         """Record a batch of attempts in one transaction: each row's new status and the attempt log.
 
