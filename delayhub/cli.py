@@ -13,6 +13,10 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="run the whole path on the embedded default through Airflow")
     sub.add_parser("migrate", help="bring the hub store (DELAYHUB_DATABASE_URL) to the newest schema")
+    disp = sub.add_parser("dispatch", help="send the queued notices (email, SMS, print queue) once, or until done")
+    disp.add_argument("--batch", type=int, default=500, help="rows leased at a time (default 500)")
+    disp.add_argument("--until-done", type=float, metavar="SECONDS",
+                      help="keep going, waiting for retries, until every notice is finished or SECONDS pass")
     conn = sub.add_parser("connector", help="onboard a connector: validate, test the connection, preview records")
     conn_sub = conn.add_subparsers(dest="action", required=True)
     for action, text in (("validate", "check a mappings file: schema and meaning, with line numbers"),
@@ -31,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
         return run()
     if args.command == "connector":
         return _connector(args)
+    if args.command == "dispatch":
+        return _dispatch(args)
     if args.command == "migrate":
         from delayhub.store import HubStore
 
@@ -39,6 +45,26 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     return 2
 
+def _dispatch(args: argparse.Namespace) -> int:
+    import datetime as dt
+    import json
+
+    from delayhub import config
+    from delayhub.dispatch.run import dispatch, dispatch_until_done
+    from delayhub.store import HubStore
+
+    logging.getLogger("delayhub").setLevel(logging.INFO)
+    cfg = config.dispatch_from_env()
+    store = HubStore.open()
+    try:
+        if args.until_done is None:
+            stats = dispatch(store, cfg, args.batch)
+        else:
+            stats = dispatch_until_done(store, cfg, dt.timedelta(seconds=args.until_done), args.batch)
+    finally:
+        store.close()
+    print(json.dumps(stats, ensure_ascii=False, default=str))
+    return 1 if stats.get("pending") else 0
 
 
 def _connector(args: argparse.Namespace) -> int:

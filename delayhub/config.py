@@ -92,6 +92,7 @@ class DispatchConfig:
     sms: SmsConfig = field(default_factory=SmsConfig)
     opdc_email: str = "section10@opdc.go.th"
     max_attempts: int = 5
+    retry_base: dt.timedelta = dt.timedelta(minutes=1)  # first retry after about this long, ×4 each time
     tracking_url: str = "https://delayhub.go.th/track"
 
 
@@ -110,4 +111,6 @@ def dispatch_from_env() -> DispatchConfig:
             token=env.get("DELAYHUB_SMS_TOKEN") or None,
         ),
         opdc_email=env.get("DELAYHUB_OPDC_EMAIL", "section10@opdc.go.th"),
+        retry_base=dt.timedelta(seconds=float(env.get("DELAYHUB_RETRY_BASE_SECONDS", "60"))),
+        max_attempts=int(env.get("DELAYHUB_MAX_ATTEMPTS", "5")),
     )

@@ -8,6 +8,7 @@ DelayhubError
 ├── RecordError            one record cannot become a standard request (goes to quarantine)
 └── DeliveryError          a notice could not be handed to its channel
     ├── TemporaryDeliveryError  try again later
+    │   └── InDoubtDeliveryError    the connection broke after the message was handed over
     └── PermanentDeliveryError  the address or message is refused: do not retry
 """
 
@@ -53,3 +54,9 @@ class TemporaryDeliveryError(DeliveryError):
 
 class PermanentDeliveryError(DeliveryError):
     pass
+
+
+class InDoubtDeliveryError(TemporaryDeliveryError):
+    """The server may hold the message already: the retry is sent marked as in doubt."""
+
+    PREFIX = "in doubt: "

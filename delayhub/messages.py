@@ -1,7 +1,8 @@
 """The words of each notice, Thai first: email subject and body, SMS text, OPDC copy.
 
 Rendered once when a notice is queued and pinned in its outbox row, so what was sent can be
-shown exactly later.
+shown exactly later. An applicant who reads English (``NoticeContext.language``) gets the email
+and SMS in English; the OPDC's copy and every message to an agency stay Thai.
 """
 
 from __future__ import annotations
@@ -10,7 +11,11 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
-from .thai import format_thai_date, to_thai_digits
+from .thai import format_thai_date, to_arabic_digits, to_thai_digits
+
+LANGUAGES = ("th", "en")
+_EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+              "October", "November", "December")
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,9 @@ class NoticeContext:
     late_days: int
     contact_phone: str
     tracking_url: str
+    language: str = "th"  # the applicant's: th | en (payloads pinned before it existed mean th)
+    department_en: str = ""  # the agency's English names for English messages; empty: the Thai ones
+    division_en: str = ""
 
 
 _DATE_FIELDS = ("submitted_on", "due_on", "completed_on")
@@ -49,12 +57,21 @@ def notice_from_payload(payload: dict[str, object]) -> NoticeContext:
     return NoticeContext(**data)  # type: ignore[arg-type]
 
 
+def format_date(day: dt.date, language: str) -> str:
+    """``๒๔ พฤศจิกายน ๒๕๖๙`` in Thai (Buddhist Era, Thai digits), ``24 November 2026`` in English."""
+    if language == "th":
+        return format_thai_date(day)
+    return f"{day.day} {_EN_MONTHS[day.month - 1]} {day.year}"
+
+
 def _d(day: dt.date | None) -> str:
     return format_thai_date(day) if day else "-"
 
 
 def email_text(ctx: NoticeContext) -> tuple[str, str]:
-    """(subject, plain-text body) for the applicant."""
+    """(subject, plain-text body) for the applicant, in the applicant's language."""
+    if ctx.language == "en":
+        return _email_text_en(ctx)
     who = ctx.applicant_name or "ผู้ยื่นคำขอ"
     if ctx.kind == "delay":
         subject = f"แจ้งเหตุแห่งความล่าช้าในการพิจารณาคำขอ เลขที่ {ctx.request_no} (ครั้งที่ {to_thai_digits(str(ctx.sequence))})"
@@ -90,16 +107,69 @@ def email_text(ctx: NoticeContext) -> tuple[str, str]:
     return subject, "\n".join(lines)
 
 
+def _email_text_en(ctx: NoticeContext) -> tuple[str, str]:
+    def d(day: dt.date | None) -> str:
+        return format_date(day, "en") if day else "-"
+
+    who = ctx.applicant_name or "Applicant"
+    department = ctx.department_en or ctx.department
+    unit = ", ".join(x for x in (ctx.division_en or ctx.division, department) if x)
+    filed = (f"Your application for {ctx.process_name} (no. {ctx.request_no}), submitted to the {unit} "
+             f"on {d(ctx.submitted_on)}")
+    if ctx.kind == "delay":
+        subject = (f"Notice of the reason for delay in considering application no. {ctx.request_no} "
+                   f"(notice no. {ctx.sequence})")
+        lines = [
+            f"Dear {who},",
+            "",
+            f"{filed}, was to be decided by {d(ctx.due_on)} under the Citizen's Manual.",
+            "",
+            f"The consideration of your application has not yet been completed, for the following reason: "
+            f"{ctx.reason or ''}",
+            "",
+            "This notice is given under section 10 of the Licensing Facilitation Act B.E. 2558 (2015). We will "
+            "inform you of the progress every seven days until the consideration is completed.",
+        ]
+    else:
+        result = "approved" if ctx.status == "completed" else "not approved"
+        subject = f"Result of the consideration of application no. {ctx.request_no}"
+        lines = [
+            f"Dear {who},",
+            "",
+            f"{filed}, was decided on {d(ctx.completed_on)}. Result: {result}.",
+        ]
+    lines += ["", "The official letter, in Thai, is attached with an English translation for your convenience."]
+    if ctx.late_days > 0:
+        days = f"{ctx.late_days} day" + ("s" if ctx.late_days != 1 else "")
+        lines += ["", f"(This notice is sent {days} later than it was due; we apologise for the delay.)"]
+    lines += [
+        "",
+        f"Follow your application at {ctx.tracking_url}",
+        f"Enquiries: tel. {to_arabic_digits(ctx.contact_phone)}",
+        "",
+        department,
+    ]
+    return subject, "\n".join(lines)
+
+
 def sms_text(ctx: NoticeContext) -> str:
-    """One short Thai message: the request number and where to read the notice."""
+    """One short message in the applicant's language: the request number and where to read the notice."""
     # the link comes early: a message too long for two parts is cut at its end (sms_providers.fit)
+    if ctx.language == "en":
+        # plain ASCII apart from the request number (GSM 7-bit: 153 characters a part), and short
+        # enough for two UCS-2 parts when the number has Thai letters and the agency a long name
+        department = ctx.department_en or ctx.department
+        if ctx.kind == "delay":
+            return f"Application {ctx.request_no}: delay notice {ctx.sequence}, see {ctx.tracking_url} - {department}"
+        return f"Application {ctx.request_no} decided: see {ctx.tracking_url} - {department}"
     if ctx.kind == "delay":
         return f"คำขอ {ctx.request_no} ล่าช้า (แจ้งครั้งที่ {ctx.sequence}) อ่านหนังสือที่ {ctx.tracking_url} — {ctx.department}"
     return f"คำขอ {ctx.request_no} พิจารณาแล้วเสร็จ ดูผลที่ {ctx.tracking_url} — {ctx.department}"
 
 
 def opdc_copy(ctx: NoticeContext) -> tuple[str, str]:
-    subject, body = email_text(ctx)
+    """The OPDC's copy: always Thai, whatever the applicant reads."""
+    subject, body = email_text(dataclasses.replace(ctx, language="th"))
     return f"สำเนา: {subject}", f"สำเนาส่ง สำนักงาน ก.พ.ร. (มาตรา ๑๐)\n\n{body}"
 
 

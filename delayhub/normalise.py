@@ -18,6 +18,10 @@ from .thai import parse_date, to_arabic_digits
 _PERSONAL = ("applicant.",)
 _TRUE = {"1", "true", "yes", "y", "ใช่", "ยินยอม"}
 _FALSE = {"0", "false", "no", "n", "ไม่", "ไม่ยินยอม"}
+# How back offices write the applicant's language (en-GB, th_TH count by their first part); any
+# other word is left for the schema to refuse with the allowed values.
+_LANGUAGES = {"th": "th", "tha": "th", "thai": "th", "ไทย": "th", "ภาษาไทย": "th",
+              "en": "en", "eng": "en", "english": "en", "อังกฤษ": "en", "ภาษาอังกฤษ": "en"}
 
 
 @dataclass(frozen=True)
@@ -191,6 +195,9 @@ def normalise(raw: dict[str, Any], mapping: Mapping, registry: Registry,
         request["agency"].setdefault("division", manual.division)
         request.setdefault("process_code", manual.process_code)
     applicant = request.get("applicant")
+    if applicant and isinstance(applicant.get("language"), str):
+        word = re.split(r"[-_]", applicant["language"].strip().lower())[0]
+        applicant["language"] = _LANGUAGES.get(word, applicant["language"])
     if applicant:
         applicant["channels"] = [c for c, key in (("email", "email"), ("sms", "phone"), ("letter", "address"))
                                  if applicant.get(key)]

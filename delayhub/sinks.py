@@ -25,15 +25,19 @@ class MaildirHandler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         msg = message_from_bytes(envelope.content, policy=default_policy)
         key = str(msg.get("X-Delayhub-Notice") or msg.get("Message-ID", "message")).strip("<>").split("@")[0]
-        for rcpt in envelope.rcpt_tos:
-            with self.lock:
-                path = self.folder / f"{key}.eml"
-                n = 1
-                while path.exists():  # a resend stays visible as a second file
-                    n += 1
-                    path = self.folder / f"{key}.{n}.eml"
-                path.write_bytes(envelope.content)
-            _ = rcpt
+        with self.lock:
+            path = self.folder / f"{key}.eml"
+            n = 1
+            while path.exists():  # a resend stays visible as a second file
+                n += 1
+                path = self.folder / f"{key}.{n}.eml"
+            path.write_bytes(envelope.content)
+            # the server's own log: one line per accepted message, no addresses (PDPA)
+            entry = {"file": path.name, "message_id": str(msg.get("Message-ID", "")),
+                     "resent": str(msg.get("X-Delayhub-Resent") or "") or None, "bytes": len(envelope.content),
+                     "recipients": len(envelope.rcpt_tos)}
+            with (self.folder / "received.log").open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(entry) + "\n")
         return "250 Message accepted for delivery"
 
 
@@ -112,3 +116,28 @@ def _free_port(host: str) -> int:
     with socket.socket() as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the local SMTP sink as a process of its own (``python -m delayhub.sinks``), e.g. for drills
+    where the mail server is stopped and started while the dispatcher runs."""
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(prog="python -m delayhub.sinks", description="local SMTP sink")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8025)
+    parser.add_argument("--folder", type=Path, required=True, help="where each message is filed as <notice>.eml")
+    args = parser.parse_args(argv)
+    sink = SmtpSink(args.folder, args.host, args.port).start()
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    print(f"smtp sink listening on {args.host}:{args.port}, filing into {args.folder}", flush=True)
+    stop.wait()
+    sink.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -21,8 +21,10 @@ import numpy as np
 from .calendar import ThaiCalendar
 from .config import DispatchConfig
 from .duedates import base_due_dates, due_date
+from .errors import ConfigError
+from .letters import LetterSettings, load_settings
 from .mapping import Mapping
-from .messages import NoticeContext, email_text, held_alert, notice_payload, opdc_copy, sms_text
+from .messages import LANGUAGES, NoticeContext, email_text, held_alert, notice_payload, opdc_copy, sms_text
 from .notices import (
     FINISHED,
     UNFINISHED,
@@ -81,16 +83,40 @@ def basis(row: Any, calendar: ThaiCalendar) -> str:
 
 
 @dataclass
+class EnglishNames:
+    """Agencies' English names for English messages: the ones their English letters print (the
+    letter settings in data/letters/), each department's read once, and only when needed."""
+
+    settings: dict[str, LetterSettings | None] = field(default_factory=dict)
+
+    def of(self, department: str, division: str | None) -> tuple[str, str]:
+        """(department, division) in English; empty where the settings have none."""
+        if department not in self.settings:
+            try:
+                self.settings[department] = load_settings(department)
+            except ConfigError as exc:  # the notice still goes out, with the Thai names
+                log.warning("English names of %s unavailable: %s", department, exc)
+                self.settings[department] = None
+        found = self.settings[department]
+        if found is None:
+            return "", ""
+        unit = found.for_unit(division)
+        return unit.agency_name.get("en", ""), (unit.owning_unit.get("en", "") if division else "")
+
+
+@dataclass
 class Plan:
     due_changes: list[tuple[int, dt.date | None, dt.date | None, str]] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)
     states: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    names: EnglishNames = field(default_factory=EnglishNames)
 
 
 def plan_batch(rows: list[Any], registry: Registry, calendar: ThaiCalendar, mappings: dict[str, Mapping],
                dispatch: DispatchConfig, today: dt.date) -> Plan:
-    """What one batch owes today; pure (reads nothing, writes nothing)."""
+    """What one batch owes today; pure (writes nothing, and reads nothing but the letter settings of
+    agencies with applicants who read English, for their English names)."""
     plan = Plan()
     due = due_dates(rows, calendar)
     today64 = np.datetime64(today, "D")
@@ -117,7 +143,7 @@ def plan_batch(rows: list[Any], registry: Registry, calendar: ThaiCalendar, mapp
             known_on = known[i].astype(dt.date)
             if row.processing_days is not None and result_owed(row.completed_on, today, known_on):
                 notice = NoticeDue("result", 1, row.completed_on, result_late_days(row.completed_on, today))
-                plan.outbox.extend(_rows(row, registry, notice, new_due, None, dispatch))
+                plan.outbox.extend(_rows(row, registry, notice, new_due, None, dispatch, plan.names))
                 plan.counts["notices_owed"] += 1
             plan.states.append({"id": row.id, "result_queued": True, "needs_sweep": False})
         elif not unfinished[i] and row.status not in FINISHED:  # withdrawn: nothing more is owed
@@ -138,7 +164,7 @@ def _delay_notices(plan: Plan, row: Any, ks: range, due: dt.date, today: dt.date
             plan.counts["held_no_reason"] += 1
             plan.outbox.extend(_alert(row, registry, notice, due, mapping, dispatch))
             break  # never sent blank; sent late, once, when a reason arrives
-        plan.outbox.extend(_rows(row, registry, notice, due, reason, dispatch))
+        plan.outbox.extend(_rows(row, registry, notice, due, reason, dispatch, plan.names))
         plan.counts["notices_owed"] += 1
         if notice.late_days > 0:
             plan.counts["late"] += 1
@@ -167,9 +193,12 @@ def sweep(store: HubStore, registry: Registry, calendar: ThaiCalendar, mappings:
 
 
 def _context(row: Any, registry: Registry, notice: NoticeDue, due: dt.date | None, reason: str | None,
-             dispatch: DispatchConfig) -> NoticeContext:
+             dispatch: DispatchConfig, names: EnglishNames | None = None) -> NoticeContext:
+    """The notice's facts; with ``names``, in the applicant's language (without: Thai, for agencies)."""
     department = registry.agencies.get(row.department)
     division = registry.agencies.get(row.division or "")
+    language = row.applicant_language if names is not None and row.applicant_language in LANGUAGES else "th"
+    department_en, division_en = names.of(row.department, row.division) if language == "en" else ("", "")
     return NoticeContext(
         request_no=row.request_no, department=department.name if department else row.department,
         division=division.name if division else "", process_name=row.process_name or "",
@@ -177,6 +206,7 @@ def _context(row: Any, registry: Registry, notice: NoticeDue, due: dt.date | Non
         kind=notice.kind, sequence=notice.sequence, reason=reason, status=row.status,
         completed_on=row.completed_on, late_days=notice.late_days,
         contact_phone=department.phone if department else "", tracking_url=dispatch.tracking_url,
+        language=language, department_en=department_en, division_en=division_en,
     )
 
 
@@ -188,9 +218,9 @@ def _keyed(row: Any, notice: NoticeDue, items: list[dict[str, Any]]) -> list[dic
 
 
 def _rows(row: Any, registry: Registry, notice: NoticeDue, due: dt.date | None, reason: str | None,
-          dispatch: DispatchConfig) -> list[dict[str, Any]]:
-    """One outbox row per channel the applicant has, and the copy to the OPDC."""
-    ctx = _context(row, registry, notice, due, reason, dispatch)
+          dispatch: DispatchConfig, names: EnglishNames) -> list[dict[str, Any]]:
+    """One outbox row per channel the applicant has, and the copy to the OPDC (in Thai)."""
+    ctx = _context(row, registry, notice, due, reason, dispatch, names)
     subject, body = email_text(ctx)
     payload = {**notice_payload(ctx), "division_code": row.division, "department_code": row.department}
     items = []

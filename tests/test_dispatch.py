@@ -120,11 +120,13 @@ def outbox(store: HubStore, key: str) -> Outbox:
         return s.scalars(select(Outbox).where(Outbox.idempotency_key == key)).one()
 
 
-def attempts(store: HubStore, key: str) -> list[tuple[int, str, str | None]]:
+def attempts(store: HubStore, key: str, handed: bool = False) -> list[tuple[int, str, str | None]]:
+    """The attempt log of one notice: the answers, and with ``handed`` the hand-over entries too."""
     with store.session() as s:
         row = s.scalars(select(Outbox).where(Outbox.idempotency_key == key)).one()
         return [(a.attempt, a.outcome, a.detail) for a in s.scalars(
-            select(DeliveryAttempt).where(DeliveryAttempt.outbox_id == row.id).order_by(DeliveryAttempt.id))]
+            select(DeliveryAttempt).where(DeliveryAttempt.outbox_id == row.id).order_by(DeliveryAttempt.id))
+            if handed or a.outcome != "handed"]
 
 
 def make_due(store: HubStore, key: str) -> None:
@@ -160,6 +162,8 @@ def test_dispatch_sends_every_channel_once_and_counts_them(store: HubStore, smtp
         assert (row.status, row.attempts, row.last_error) == ("sent", 1, None)
         assert row.sent_at is not None
         assert attempts(store, key) == [(1, "sent", None)]
+        if channel != "letter":  # handed to a server: logged before, with who handed it
+            assert [(a, o) for a, o, _ in attempts(store, key, handed=True)] == [(1, "handed"), (1, "sent")]
         if channel == "sms":
             assert row.provider_ref == "sms-000001"  # the gateway's message id
 

@@ -7,8 +7,10 @@
     pdf = renderer.render("delay", ctx, "th")         # bytes
 
 Templates: ``templates/letters/{delay,result}.{th,en}.typ`` (shared layout in ``_letter.typ``).
+Each letter sent is kept in the archive (``archive.py``); ``dispatch/letters.py`` reads it back.
 """
 
+from .archive import LetterArchiveError, archive_dir, archive_path
 from .context import LetterContext, build_context, reference_number
 from .render import (
     FONT_DIR,
@@ -22,7 +24,7 @@ from .render import (
 from .settings import LetterSettings, letters_dir, load_settings
 
 __all__ = [
-    "FONT_DIR", "FONT_PACKAGE", "LetterContext", "LetterError", "LetterFontMissing", "LetterRenderer",
-    "LetterSettings", "build_context", "letter_data", "letters_dir", "load_settings", "reference_number",
-    "templates_dir",
+    "FONT_DIR", "FONT_PACKAGE", "LetterArchiveError", "LetterContext", "LetterError", "LetterFontMissing",
+    "LetterRenderer", "LetterSettings", "archive_dir", "archive_path", "build_context", "letter_data",
+    "letters_dir", "load_settings", "reference_number", "templates_dir",
 ]

@@ -11,6 +11,7 @@ letters instead of building a new typst world per letter (bench/letters.py measu
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import threading
@@ -21,8 +22,10 @@ import typst
 
 from ..config import TIMEZONE, project_root
 from ..errors import DelayhubError
-from ..thai import format_thai_date, to_arabic_digits, to_thai_digits
+from ..messages import format_date
+from ..thai import to_arabic_digits, to_thai_digits
 from .context import FINISHED, LetterContext
+from .settings import LetterSettings
 
 Kind = Literal["delay", "result"]
 Language = Literal["th", "en"]
@@ -32,9 +35,6 @@ LANGUAGES: tuple[Language, ...] = ("th", "en")
 FONT_PACKAGE = "fonts-tlwg-laksaman-ttf"
 FONT_DIR = Path("/usr/share/fonts/truetype/tlwg")
 FONT_FILE = "Laksaman.ttf"
-
-_EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-              "October", "November", "December")
 
 
 class LetterError(DelayhubError):
@@ -50,11 +50,7 @@ def templates_dir() -> Path:
 
 
 def _date(day: dt.date | None, language: str) -> str | None:
-    if day is None:
-        return None
-    if language == "th":
-        return format_thai_date(day)
-    return f"{day.day} {_EN_MONTHS[day.month - 1]} {day.year}"
+    return format_date(day, language) if day is not None else None
 
 
 def letter_data(kind: Kind, ctx: LetterContext, language: Language = "th") -> dict[str, Any]:
@@ -137,6 +133,23 @@ class LetterRenderer:
         if not path.is_file():
             raise LetterError(f"letter template {path} is missing")
         return path
+
+    def template_digest(self, kind: Kind, ctx: LetterContext, language: Language, settings: LetterSettings) -> str:
+        """sha256 of what the letter is made from besides its facts: its template, the shared layout
+        files (``_*.typ``), the emblem and the agency's letter settings. Kept with each archived letter,
+        so one can tell which template version a letter sent was rendered from."""
+        path = self.template(kind, language, ctx.department_code)
+        files = [path, *sorted(self.templates.glob("_*.typ"))]
+        if path.parent != self.templates:
+            files += sorted(path.parent.glob("_*.typ"))
+        if ctx.emblem and (self.templates / ctx.emblem).is_file():
+            files.append(self.templates / ctx.emblem)
+        digest = hashlib.sha256()
+        for file in files:
+            digest.update(file.resolve().relative_to(self.templates).as_posix().encode() + b"\0")
+            digest.update(file.read_bytes() + b"\0")
+        digest.update(json.dumps(settings.raw, sort_keys=True, ensure_ascii=False, default=str).encode())
+        return digest.hexdigest()
 
     def render(self, kind: Kind, ctx: LetterContext, language: Language = "th") -> bytes:
         """The letter as a one-page A4 PDF with the font embedded."""

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -95,6 +96,8 @@ class Request(Base):
     applicant_nid_hash: Mapped[str | None] = mapped_column(String(64))
     applicant_nid_masked: Mapped[str | None] = mapped_column(String(20))
     consent: Mapped[bool | None] = mapped_column()
+    # th | en: the language of the applicant's email and SMS (the official letter is always Thai).
+    applicant_language: Mapped[str] = mapped_column(String(2), default="th", server_default="th")
     source_connector: Mapped[str] = mapped_column(String(80))
     source_record_id: Mapped[str] = mapped_column(String(120))
     source_fetched_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
@@ -248,7 +251,9 @@ class PushRecord(Base):
 
 
 class Letter(Base):
-    """An outgoing letter's number (ที่ …/n) and date, given once per notice and kept."""
+    """An outgoing letter's number (ที่ …/n) and date, given once per notice and kept, and the
+    fingerprints of its archived PDFs: the official Thai letter and, for an applicant who reads
+    English, its English translation (``*_en``)."""
 
     __tablename__ = "letters"
     __table_args__ = (UniqueConstraint("request_id", "kind", "sequence", name="uq_letters_notice"),
@@ -261,3 +266,66 @@ class Letter(Base):
     year_be: Mapped[int] = mapped_column(Integer)
     running_no: Mapped[int] = mapped_column(Integer)
     letter_date: Mapped[dt.date] = mapped_column(Date)
+    # sha256 of the PDF as first rendered and archived (what was sent; a retry sends the archived
+    # bytes), and a digest of the template and letter settings it was rendered from.
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    template_digest: Mapped[str | None] = mapped_column(String(64))
+    sha256_en: Mapped[str | None] = mapped_column(String(64))
+    template_digest_en: Mapped[str | None] = mapped_column(String(64))
+
+
+# --- the people's web application: accounts and the audit trail ------------------------------------
+
+class User(Base):
+    """A person who signs in to the web application. The role and agency decide what they see:
+    an officer their division, an agency admin their department, the OPDC every agency."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        UniqueConstraint("username", name="uq_users_username"),
+        CheckConstraint("role IN ('officer', 'agency_admin', 'opdc')", name="ck_users_role"),
+        CheckConstraint("(role = 'opdc' AND agency IS NULL) OR (role <> 'opdc' AND agency IS NOT NULL)",
+                        name="ck_users_agency_scope"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(80))  # kept in lower case
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))  # officer | agency_admin | opdc
+    agency: Mapped[str | None] = mapped_column(String(40))  # division (officer), department (agency_admin)
+    password_hash: Mapped[str] = mapped_column(String(200))  # argon2id; the password itself is never kept
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    password_changed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class WebSession(Base):
+    """A signed-in session. The cookie carries a random token; this row (keyed by the token's
+    sha256, so the table gives nobody a usable cookie) lets signing out end the session for good."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class AuditLog(Base):
+    """Who did what to which subject and when, with the values before and after. Only ever added to."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_subject_at", "subject", "at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)  # None: the system
+    username: Mapped[str | None] = mapped_column(String(80))  # as it was then
+    action: Mapped[str] = mapped_column(String(60))
+    subject: Mapped[str] = mapped_column(String(200))
+    before: Mapped[dict[str, Any] | None] = mapped_column()
+    after: Mapped[dict[str, Any] | None] = mapped_column()
+
+
+# The lateness report reads requests finished after a day and notices owed in a period.
+Index("ix_requests_completed_on", Request.__table__.c.completed_on)
+Index("ix_outbox_owed_on", Outbox.__table__.c.owed_on)

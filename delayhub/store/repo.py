@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .. import config
+from ..errors import InDoubtDeliveryError
 from ..pdpa import hash_national_id, mask_national_id
 from ..registry import Registry
 from . import migrate
@@ -32,6 +33,13 @@ from .models import (
     Request,
     RequestEvent,
 )
+
+# The attempt-log outcome written just before a message is handed to its server.
+HANDED = "handed"
+IN_DOUBT = InDoubtDeliveryError.PREFIX
+
+# Letter columns holding each language's archived PDF fingerprint: (sha256, template digest).
+_ARCHIVE_COLUMNS = {"th": ("sha256", "template_digest"), "en": ("sha256_en", "template_digest_en")}
 
 # How long temporary failures are retried before a notice is given up as dead.
 DELIVERY_DEADLINE = dt.timedelta(days=3)
@@ -293,7 +301,8 @@ class HubStore:
                    Request.clock_started_on, Request.completed_on, Request.pauses, Request.derived_pauses,
                    Request.due_on, Request.due_basis, Request.known_on, Request.last_delay_seq,
                    Request.result_queued, Request.delay_reason, Request.source_connector, Request.applicant_name,
-                   Request.applicant_email, Request.applicant_phone, Manual.processing_days, Manual.day_unit,
+                   Request.applicant_email, Request.applicant_phone, Request.applicant_language,
+                   Manual.processing_days, Manual.day_unit,
                    Manual.process_name]
         query = (select(*columns).join(Manual, Manual.manual_id == Request.manual_id, isouter=True)
                  .where(Request.needs_sweep == true(), Request.id > after_id).order_by(Request.id).limit(limit))
@@ -385,6 +394,32 @@ class HubStore:
             return list(s.scalars(select(Outbox.leased_by).where(
                 Outbox.status == "sending", Outbox.leased_by.startswith(prefix, autoescape=True)).distinct()))
 
+    def mark_handed(self, outbox_id: int, attempt: int, worker: str) -> None:
+        """Log, before a message goes to the mail server or gateway, that this attempt is handing it
+        over: if the worker dies before recording the answer, the next one knows it is in doubt."""
+        with self.transaction() as s:
+            s.add(DeliveryAttempt(outbox_id=outbox_id, attempt=attempt, at=config.now(), outcome=HANDED,
+                                  detail=worker[:80]))
+
+    def in_doubt(self, ids: Sequence[int]) -> set[int]:
+        """Rows whose last attempt was handed over and then got no answer (the worker died) or lost
+        its connection before the answer: the server may have the message already."""
+        if not ids:
+            return set()
+        with self.transaction() as s:
+            last = (select(DeliveryAttempt.outbox_id, func.max(DeliveryAttempt.id).label("last_id"))
+                    .where(DeliveryAttempt.outbox_id.in_(list(ids))).group_by(DeliveryAttempt.outbox_id).subquery())
+            broken = and_(DeliveryAttempt.outcome == "queued", DeliveryAttempt.detail.startswith(IN_DOUBT))
+            return set(s.scalars(select(DeliveryAttempt.outbox_id).join(last, DeliveryAttempt.id == last.c.last_id)
+                                 .where(or_(DeliveryAttempt.outcome == HANDED, broken))))
+
+    def pending_outbox(self) -> tuple[int, dt.datetime | None]:
+        """(rows not yet finished, when the next queued one is due)."""
+        with self.transaction() as s:
+            n = s.scalar(select(func.count()).select_from(Outbox).where(Outbox.status.in_(("queued", "sending"))))
+            due = s.scalar(select(func.min(Outbox.next_attempt_at)).where(Outbox.status == "queued"))
+            return int(n or 0), due
+
     def record_deliveries(self, worker: str, outcomes: Sequence[Delivery]) -> int:
         """Record a batch of attempts in one transaction: each row's new status and the attempt log.
 
@@ -432,6 +467,30 @@ class HubStore:
                 continue
         raise RuntimeError(f"could not number the letter for request {request_id} after 5 tries")
 
+    def archived_letters(self, request_id: int, kind: str, sequence: int) -> dict[str, tuple[str, str]]:
+        """{language: (sha256, template digest)} of the notice's letters already archived."""
+        with self.session() as s:
+            found = s.scalar(select(Letter).where(Letter.request_id == request_id, Letter.kind == kind,
+                                                  Letter.sequence == sequence))
+            if found is None:
+                return {}
+            return {lang: (getattr(found, sha), getattr(found, digest))
+                    for lang, (sha, digest) in _ARCHIVE_COLUMNS.items() if getattr(found, sha)}
+
+    def record_archived_letter(self, request_id: int, kind: str, sequence: int, language: str, sha256: str,
+                               template_digest: str) -> tuple[str, str]:
+        """Record, once, the sha256 and template digest of a notice's letter in ``language`` (numbered
+        by ``letter_number`` first). Returns what is recorded: another dispatcher's, if it was first."""
+        sha, digest = _ARCHIVE_COLUMNS[language]
+        where = and_(Letter.request_id == request_id, Letter.kind == kind, Letter.sequence == sequence)
+        with self.transaction() as s:
+            s.execute(update(Letter).where(where, getattr(Letter, sha).is_(None))
+                      .values({sha: sha256, digest: template_digest}))
+            row = s.execute(select(getattr(Letter, sha), getattr(Letter, digest)).where(where)).one_or_none()
+        if row is None or row[0] is None:
+            raise RuntimeError(f"no letter numbered for request {request_id} {kind} {sequence}: number it first")
+        return row[0], row[1]
+
     def requests_by_id(self, ids: Sequence[int]) -> dict[int, Request]:
         with self.session() as s:
             return {r.id: r for r in s.scalars(select(Request).where(Request.id.in_(set(ids))))}
@@ -466,6 +525,19 @@ class HubStore:
                 query = query.where(Quarantine.created_at >= since)
             return list(s.scalars(query.limit(limit)))
 
+    # --- connector activity (delayhub.staleness) ------------------------------------------------
+    def connector_activity(self, connector_id: str) -> tuple[dt.datetime | None, dt.datetime | None,
+                                                             dt.datetime | None]:
+        """(first ingest run, last ingest run that stored a new or changed record, last stale alert)
+        of one connector, from its job runs; None where there is none."""
+        mine = JobRun.subject == connector_id
+        with self.session() as s:
+            first = s.scalar(select(func.min(JobRun.started_at)).where(JobRun.job == "ingest", mine))
+            last_new = s.scalar(select(func.max(JobRun.started_at)).where(
+                JobRun.job == "ingest", mine, JobRun.stats["stored"].as_integer() > 0))
+            alerted = s.scalar(select(func.max(JobRun.started_at)).where(JobRun.job == "stale_alert", mine))
+        return first, last_new, alerted
+
 
 def _values(rec: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
     """Request columns from a standard request (national ID hashed and masked, never kept)."""
@@ -478,7 +550,8 @@ def _values(rec: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
         ministry=agency["ministry"], department=agency["department"], division=agency.get("division"),
         pauses=rec.get("pauses") or [], applicant_name=applicant.get("name"), applicant_email=applicant.get("email"),
         applicant_phone=applicant.get("phone"), applicant_address=applicant.get("address"),
-        consent=applicant.get("consent"), applicant_nid_hash=hash_national_id(nid) if nid else None,
+        consent=applicant.get("consent"), applicant_language=applicant.get("language") or "th",
+        applicant_nid_hash=hash_national_id(nid) if nid else None,
         applicant_nid_masked=mask_national_id(nid) if nid else None, source_connector=src["connector"],
         source_record_id=src["record_id"],
         source_fetched_at=dt.datetime.fromisoformat(src["fetched_at"]) if src.get("fetched_at") else now,

@@ -16,8 +16,23 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    # Requests stored before this revision get Thai, the language every notice had until now.
+    with op.batch_alter_table('requests', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('applicant_language', sa.String(length=2), server_default='th',
+                                      nullable=False))
+    # Letters numbered before this revision have no archived PDF: the first later render archives it.
+    with op.batch_alter_table('letters', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('sha256', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('template_digest', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('sha256_en', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('template_digest_en', sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('letters', schema=None) as batch_op:
+        batch_op.drop_column('template_digest_en')
+        batch_op.drop_column('sha256_en')
+        batch_op.drop_column('template_digest')
+        batch_op.drop_column('sha256')
+    with op.batch_alter_table('requests', schema=None) as batch_op:
+        batch_op.drop_column('applicant_language')
