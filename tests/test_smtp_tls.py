@@ -17,7 +17,7 @@ from cryptography.x509.oid import NameOID
 
 from delayhub.config import SmtpConfig
 from delayhub.dispatch.email import Email, send_emails
-from delayhub.errors import TemporaryDeliveryError
+from delayhub.errors import PermanentDeliveryError, TemporaryDeliveryError
 from delayhub.sinks import MaildirHandler, _free_port
 
 USER, PASSWORD = "delayhub", "mail-secret"
@@ -44,7 +44,8 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
 def check_login(server, session, envelope, mechanism, auth_data) -> AuthResult:
     ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
         USER.encode(), PASSWORD.encode())
-    return AuthResult(success=ok)
+    # handled=False: the server answers 535 itself (handled=True would leave the client waiting)
+    return AuthResult(success=ok, handled=False)
 
 
 @pytest.fixture
@@ -84,4 +85,13 @@ def test_without_starttls_the_server_refuses_to_take_the_mail(tls_server) -> Non
     port, _cert, folder = tls_server
     (result,) = send_emails([mail()], SmtpConfig(port=port, start_tls=False, username=USER, password=PASSWORD))
     assert isinstance(result, Exception)
+    assert list(folder.glob("*.eml")) == []
+
+
+def test_a_wrong_password_is_our_problem_so_the_notice_waits_for_a_retry(tls_server) -> None:
+    port, cert, folder = tls_server
+    (result,) = send_emails([mail()], SmtpConfig(port=port, start_tls=True, ca_file=str(cert), username=USER,
+                                                 password="not-the-password", timeout=10))
+    assert isinstance(result, TemporaryDeliveryError) and not isinstance(result, PermanentDeliveryError)
+    assert "refused our login" in str(result) and "not-the-password" not in str(result)
     assert list(folder.glob("*.eml")) == []
