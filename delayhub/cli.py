@@ -13,6 +13,10 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="run the whole path on the embedded default through Airflow")
     sub.add_parser("migrate", help="bring the hub store (DELAYHUB_DATABASE_URL) to the newest schema")
+    web = sub.add_parser("serve", help="the web application: officer's desk, tracking, the OPDC's lateness view")
+    web.add_argument("--host", default="127.0.0.1")
+    web.add_argument("--port", type=int, default=8000)
+    web.add_argument("--root-path", default="", help="the prefix a reverse proxy serves it under")
     disp = sub.add_parser("dispatch", help="send the queued notices (email, SMS, print queue) once, or until done")
     disp.add_argument("--batch", type=int, default=500, help="rows leased at a time (default 500)")
     disp.add_argument("--until-done", type=float, metavar="SECONDS",
@@ -35,6 +39,11 @@ def main(argv: list[str] | None = None) -> int:
         return run()
     if args.command == "connector":
         return _connector(args)
+    if args.command == "serve":
+        from delayhub.web.app import serve
+
+        serve(args.host, args.port, args.root_path)
+        return 0
     if args.command == "dispatch":
         return _dispatch(args)
     if args.command == "migrate":

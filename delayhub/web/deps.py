@@ -1,0 +1,99 @@
+"""What routes ask for: the hub store, the registry, the signed-in person, and one role guard.
+
+A route for signed-in people takes ``user: Annotated[WebUser, Depends(require(Role.…))]``:
+signed out, the browser is sent to the login page and back; signed in with another role, it gets
+403. A test walks ``app.routes`` and fails any route outside ``PUBLIC_ROUTES`` without the guard.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from ..registry import Registry
+from ..store import HubStore
+from .accounts import Role, WebUser, session_user
+
+SESSION_TOKEN = "sid"  # in the signed cookie: the token of a row in web_sessions
+# Routes anyone may open: signing in, the health check, the start page (which redirects).
+PUBLIC_ROUTES = frozenset({"login", "login_submit", "health", "home", "static"})
+
+
+class LoginRequired(Exception):
+    """Nobody is signed in (or the session no longer holds): go to the login page."""
+
+
+class Forbidden(Exception):
+    """Signed in, but this role may not open the page."""
+
+
+class Hub:
+    """The app's hub store and registry, opened on first use (creating the app does no I/O on them)."""
+
+    def __init__(self, store_url: str | None, registry: Registry | None) -> None:
+        self._url, self._store, self._registry = store_url, None, registry
+        self._lock = threading.Lock()
+
+    def store(self) -> HubStore:
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    self._store = HubStore.open(self._url)
+        return self._store
+
+    def registry(self) -> Registry:
+        if self._registry is None:
+            with self._lock:
+                if self._registry is None:
+                    self._registry = Registry.load()
+        return self._registry
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+def get_store(request: Request) -> HubStore:
+    return request.app.state.hub.store()
+
+
+def get_registry(request: Request) -> Registry:
+    return request.app.state.hub.registry()
+
+
+StoreDep = Annotated[HubStore, Depends(get_store)]
+RegistryDep = Annotated[Registry, Depends(get_registry)]
+
+
+def current_user(request: Request, store: StoreDep) -> WebUser:
+    """The signed-in person, re-read from the store on every request: a session ended (signed
+    out, password changed elsewhere) or an account disabled stops working at once."""
+    token = request.session.get(SESSION_TOKEN)
+    user = session_user(store, token) if isinstance(token, str) else None
+    if user is None:
+        request.session.pop(SESSION_TOKEN, None)
+        raise LoginRequired
+    request.state.user = user
+    return user
+
+
+CurrentUser = Annotated[WebUser, Depends(current_user)]
+
+
+def require(*roles: Role) -> Callable[[WebUser], WebUser]:
+    """A dependency admitting only ``roles``."""
+    allowed = frozenset(roles)
+    if not allowed:
+        raise TypeError("require() needs at least one role")
+
+    def guard(user: CurrentUser) -> WebUser:
+        if user.role not in allowed:
+            raise Forbidden
+        return user
+
+    guard.roles = allowed  # type: ignore[attr-defined]  # read by the route test
+    return guard
