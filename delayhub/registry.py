@@ -29,6 +29,7 @@ class Agency:
     address: str = ""
     phone: str = ""
     alert_email: str = ""  # where the hub tells the agency that a notice is held
+    name_en: str = ""  # for pages and messages in English; empty means show the Thai name
 
 
 @dataclass(frozen=True)
@@ -81,13 +82,14 @@ def _load_agencies(path: Path) -> dict[str, Agency]:
         out[agency.code] = agency
 
     for i, m in enumerate(data.get("ministries", [])):
-        add(Agency(m["code"], m["name"], "ministry"), f"ministries[{i}]")
+        add(Agency(m["code"], m["name"], "ministry", name_en=m.get("name_en", "")), f"ministries[{i}]")
         for j, d in enumerate(m.get("departments", [])):
             where = f"ministries[{i}].departments[{j}]"
             contact = (d.get("address", ""), d.get("phone", ""), d.get("alert_email", ""))
-            add(Agency(d["code"], d["name"], "department", m["code"], *contact), where)
+            add(Agency(d["code"], d["name"], "department", m["code"], *contact, name_en=d.get("name_en", "")), where)
             for k, v in enumerate(d.get("divisions", [])):
-                add(Agency(v["code"], v["name"], "division", d["code"], *contact), f"{where}.divisions[{k}]")
+                add(Agency(v["code"], v["name"], "division", d["code"], *contact, name_en=v.get("name_en", "")),
+                    f"{where}.divisions[{k}]")
     return out
 
 

@@ -21,6 +21,7 @@ from delayhub.mapping import load_all
 from delayhub.notices import UNFINISHED
 from delayhub.sinks import SmsSink, SmtpSink
 from delayhub.store import HubStore
+from delayhub.web.accounts import seed_demo_accounts
 from delayhub.store.models import Outbox, Request
 from delayhub.thai import format_thai_date
 
@@ -134,6 +135,14 @@ def _summary(store: HubStore, since: Any, errors: list, mail_dir: Path, sms_log:
     print_dir = print_queue_dir()
     p(f"  print queue (letters to post): {_rel(print_dir)}/ ({len(list(print_dir.rglob('*.pdf')))} PDFs)")
     p(f"  hub store: {config.database_url()}")
+    p("\nWeb application (`delayhub serve`, then http://127.0.0.1:8000/)")
+    accounts = seed_demo_accounts(store)
+    by_role: dict[str, list[Any]] = {}
+    for a in accounts:
+        by_role.setdefault(a.role, []).append(a)
+    for role, group in by_role.items():
+        names = ", ".join(a.username for a in group[:3]) + (" …" if len(group) > 3 else "")
+        p(f"  {getattr(role, 'value', role)}: {names} (password {group[0].password})")
 
 
 def _rel(path: Path) -> str:
