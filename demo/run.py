@@ -21,9 +21,9 @@ from delayhub.mapping import load_all
 from delayhub.notices import UNFINISHED
 from delayhub.sinks import SmsSink, SmtpSink
 from delayhub.store import HubStore
-from delayhub.web.accounts import seed_demo_accounts
 from delayhub.store.models import Outbox, Request
 from delayhub.thai import format_thai_date
+from delayhub.web.accounts import seed_demo_accounts
 
 from .backoffice import BackOffice
 
