@@ -15,6 +15,12 @@ $(VENV)/.installed: requirements.lock setup.cfg pyproject.toml scripts/setup.sh
 demo: setup
 	$(VENV)/bin/delayhub demo
 
+# Airflow's UI and REST API on http://localhost:8080 with the scheduler, DAG processor and triggerer;
+# user admin, password in var/airflow/simple_auth_manager_passwords.json.generated. Ctrl-C stops it.
+.PHONY: airflow
+airflow: setup
+	$(VENV)/bin/python plugins/delayhub_airflow/standalone.py
+
 test: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest

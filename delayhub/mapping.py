@@ -39,14 +39,21 @@ class Mapping:
     lookback: dt.timedelta | None
     file: Path
     text: str
+    # No new or changed record for longer than this flags the source as stale (delayhub.staleness).
+    stale_after: dt.timedelta | None = None
 
     @property
     def dag_id(self) -> str:
-        return f"ingest_{self.id.replace('-', '_')}"
+        return dag_id_for(self.id)
 
     def default_delay_reason(self, process_code: str | None) -> str | None:
         by_process = self.delay_reasons.get("by_process") or {}
         return by_process.get(process_code or "") or self.delay_reasons.get("default")
+
+
+def dag_id_for(connector_id: str) -> str:
+    """The ingest DAG of a connector id (which is also its mappings file's name)."""
+    return f"ingest_{connector_id.replace('-', '_')}"
 
 
 def schema_problems(data: object, path: Path) -> list[tuple[str, str]]:
@@ -84,6 +91,7 @@ def load_mapping(path: Path) -> Mapping:
         source=data["source"], id_path=data["record"]["id_path"], fields=fields,
         statuses=data["statuses"], delay_reasons=data.get("delay_reasons", {}), pauses=data.get("pauses"),
         lookback=parse_window(data["lookback"]) if data.get("lookback") else None, file=path, text=text,
+        stale_after=parse_window(data["stale_after"]) if data.get("stale_after") else None,
     )
 
 
@@ -92,10 +100,16 @@ def mapping_files(folder: Path | None = None) -> list[Path]:
     return sorted((folder or mappings_dir()).glob("*.yaml"))
 
 
-def load_all(folder: Path | None = None) -> tuple[list[Mapping], list[ConfigError]]:
-    """Every valid mapping, and the errors of the broken ones: one bad file blocks no other."""
+def load_all(folder: Path | None = None, dag_id: str | None = None) -> tuple[list[Mapping], list[ConfigError]]:
+    """Every valid mapping, and the errors of the broken ones: one bad file blocks no other.
+
+    With ``dag_id``, only the file of that ingest DAG is read (a task re-parses its DAG file, and
+    reading and checking 500 mappings to run one would cost more than the run's own parse).
+    """
     good, bad = [], []
     for path in mapping_files(folder):
+        if dag_id is not None and dag_id_for(path.stem) != dag_id:
+            continue
         try:
             good.append(load_mapping(path))
         except ConfigError as exc:

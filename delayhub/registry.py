@@ -63,13 +63,14 @@ class Registry:
     @classmethod
     def load(cls, folder: Path | None = None) -> Registry:
         folder = folder or registry_dir()
-        agencies = _load_agencies(folder / "agencies.json")
+        agencies = load_agencies(folder / "agencies.json")
         manuals = _load_manuals(folder / "manuals.csv", agencies)
         version = json.loads((folder / "agencies.json").read_text(encoding="utf-8")).get("version", "")
         return cls(agencies, manuals, version)
 
 
-def _load_agencies(path: Path) -> dict[str, Agency]:
+def load_agencies(path: Path) -> dict[str, Agency]:
+    """The agency tree alone, without the manuals (what DAG parsing needs)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

@@ -2,6 +2,7 @@
 
     POST /intake/v1/<connector id>/batches      GET /intake/v1/health
     POST /sms-reports/sms/reports/<provider>     SMS gateways' delivery reports
+    /delayhub/                                   the people's web application (lateness view, desk…)
 
 Airflow gives routes mounted by a plugin no authentication of its own: the intake app checks
 each agency's key itself. The key is the password of the Airflow Connection the agency's
@@ -22,6 +23,7 @@ from fastapi import FastAPI
 from delayhub.dispatch.sms_reports import delivery_report_router
 from delayhub.intake import create_app
 from delayhub.store import HubStore
+from delayhub.web.app import create_app as create_web_app
 
 
 def agency_secret(conn_id: str) -> str | None:
@@ -61,9 +63,15 @@ sms_app = FastAPI(title="delayhub SMS delivery reports")
 sms_app.include_router(delivery_report_router(sms_report, sms_report_secret))
 
 
+# Signs in its own users (the OPDC's operators among them); every API-server host needs the same
+# DELAYHUB_WEB_SECRET. No I/O here: the session key and the store are read on the first request.
+web_app = create_web_app()
+
+
 class DelayhubPlugin(AirflowPlugin):
     name = "delayhub"
     fastapi_apps: ClassVar[list[dict[str, Any]]] = [
         {"app": intake_app, "url_prefix": "/intake", "name": "delayhub intake"},
         {"app": sms_app, "url_prefix": "/sms-reports", "name": "delayhub SMS delivery reports"},
+        {"app": web_app, "url_prefix": "/delayhub", "name": "delayhub web"},
     ]

@@ -14,16 +14,35 @@ import pytest
 from delayhub.mapping import mapping_files
 
 ROOT = Path(__file__).resolve().parents[1]
+# Records every file opened and every connection made while the DagBag parses (not while Airflow
+# itself is imported), the DAGs' serialized hashes, and the order ingest.py generated its DAGs in.
 PROBE = """
-import json
+import json, sys
 from airflow.configuration import conf
 from airflow.dag_processing.dagbag import DagBag
+from airflow.sdk import DAG
+from airflow.serialization.serialized_objects import LazyDeserializedDAG
+touched = []
+def audit(event, args):
+    if event == "open" and isinstance(args[0], str):
+        touched.append(("open", args[0]))
+    elif event in ("socket.connect", "sqlite3.connect"):
+        touched.append((event, repr(args[1:] if event == "socket.connect" else args)))
+sys.addaudithook(audit)
 bag = DagBag(dag_folder=conf.get("core", "dags_folder"))
+parsed = list(touched)
+ingest = next(m for m in list(sys.modules.values()) if (getattr(m, "__file__", None) or "").endswith("dags/ingest.py"))
 print(json.dumps({
     "errors": {k: str(v) for k, v in bag.import_errors.items()},
     "dags": {d.dag_id: {"owner": d.owner, "tags": sorted(d.tags), "doc": d.doc_md or "",
-                        "tasks": [t.task_id for t in d.tasks], "retries": [t.retries for t in d.tasks]}
+                        "tasks": [t.task_id for t in d.tasks], "retries": [t.retries for t in d.tasks],
+                        "backoff": [t.retry_exponential_backoff for t in d.tasks],
+                        "failure_alert": [bool(t.on_failure_callback) for t in d.tasks],
+                        "hash": LazyDeserializedDAG.from_dag(d).hash}
              for d in bag.dags.values()},
+    "generated": [name for name, value in vars(ingest).items() if isinstance(value, DAG)],
+    "touched": [(kind, what) for kind, what in parsed
+                if kind != "open" or not (what.endswith((".py", ".pyc", ".so")) or "/python3" in what)],
 }))
 """
 
@@ -38,7 +57,8 @@ def airflow_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 def dagbag(env: dict[str, str]) -> dict:
-    out = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -49,10 +69,30 @@ def test_every_dag_file_imports_and_each_mapping_has_its_ingest_dag(tmp_path: Pa
     assert expected == {d for d in bag["dags"] if d.startswith("ingest_")}
     assert {"notice_sweep", "dispatch_notices"} <= set(bag["dags"])
     dbd = bag["dags"]["ingest_moc_dbd_registration"]
-    assert dbd["owner"] == "MOC-DBD"
-    assert {"delayhub", "ingest", "MOC-DBD", "rest"} <= set(dbd["tags"])
-    assert "connection_id: moc_dbd_backoffice" in dbd["doc"], "the DAG's docs show its mapping file"
-    assert dbd["retries"] == [3]
+    assert dbd["owner"] == "MOC-DBD กรมพัฒนาธุรกิจการค้า", "the owner is the department, by code and name"
+    assert {"delayhub", "ingest", "MOC", "MOC-DBD", "rest"} <= set(dbd["tags"]), "ministry, department, kind"
+    mapping_text = (ROOT / "mappings" / "moc-dbd-registration.yaml").read_text(encoding="utf-8")
+    assert f"```yaml\n{mapping_text.rstrip()}\n```" in dbd["doc"], "the DAG's docs show its whole mapping file"
+    assert "กรมพัฒนาธุรกิจการค้า" in dbd["doc"] and "`moc_dbd_backoffice`" in dbd["doc"]
+    for dag in bag["dags"].values():
+        assert dag["retries"] == [3] * len(dag["tasks"])
+        assert all(b >= 2 for b in dag["backoff"]), "retries wait longer each time"
+        assert all(dag["failure_alert"]), "a task that fails for good alerts the operators"
+
+
+def test_parsing_reads_only_mappings_and_the_registry_in_a_stable_order(tmp_path: Path) -> None:
+    env = airflow_env(tmp_path)
+    first = dagbag({**env, "PYTHONHASHSEED": "1"})
+    second = dagbag({**env, "PYTHONHASHSEED": "2"})
+    assert first["generated"] == [f"ingest_{p.stem.replace('-', '_')}" for p in mapping_files()], "file-name order"
+    assert {d: v["hash"] for d, v in first["dags"].items()} == {d: v["hash"] for d, v in second["dags"].items()}, \
+        "parsing again gives the same serialized DAGs"
+    allowed = (ROOT / "mappings", ROOT / "schemas", ROOT / "data" / "registry" / "agencies.json",
+               Path("/usr/share/zoneinfo"))
+    unexpected = [(kind, what) for kind, what in first["touched"]
+                  if kind != "open" or not any(Path(what).is_relative_to(a) for a in allowed)]
+    assert unexpected == [], "parsing the DAG folder opens no database, socket or other file"
+    assert any(what.endswith("agencies.json") for _, what in first["touched"])
 
 
 def test_a_broken_mapping_file_hides_no_other_agency(tmp_path: Path) -> None:
@@ -63,3 +103,12 @@ def test_a_broken_mapping_file_hides_no_other_agency(tmp_path: Path) -> None:
     bag = dagbag(airflow_env(tmp_path, DELAYHUB_MAPPINGS=str(folder)))
     assert bag["errors"] == {}
     assert sorted(d for d in bag["dags"] if d.startswith("ingest_")) == ["ingest_moc_dbd_registration"]
+
+
+def test_a_broken_registry_costs_the_owners_their_names_not_the_dags(tmp_path: Path) -> None:
+    registry = tmp_path / "registry"
+    registry.mkdir()
+    (registry / "agencies.json").write_text("{not json", encoding="utf-8")
+    bag = dagbag(airflow_env(tmp_path, DELAYHUB_REGISTRY=str(registry)))
+    assert bag["errors"] == {}
+    assert bag["dags"]["ingest_moc_dbd_registration"]["owner"] == "MOC-DBD"

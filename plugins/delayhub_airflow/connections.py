@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 
 from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowNotFoundException
 
 from connectors.base import Secrets
 from delayhub.config import DispatchConfig, SmsConfig, SmtpConfig, dispatch_from_env
-from delayhub.connections import base_url, secrets_from_fields
+from delayhub.connections import base_url, env_name, secrets_from_fields
+from delayhub.errors import ConfigError
 
 SMTP_CONN_ID = "delayhub_smtp"
 SMS_CONN_ID = "delayhub_sms"
@@ -18,7 +20,11 @@ def connector_secrets(conn_id: str | None) -> Secrets:
     """The Connection's fields as connector secrets; none for sources that need no Connection."""
     if not conn_id:
         return Secrets()
-    conn = BaseHook.get_connection(conn_id)
+    try:
+        conn = BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:  # a setting to fix, not a reason to retry
+        raise ConfigError(f"connection {conn_id!r}", "", "is not defined: create it in Airflow (Admin → "
+                          f"Connections) or set {env_name(conn_id)}") from None
     return secrets_from_fields({"host": conn.host, "port": conn.port, "schema": conn.schema, "login": conn.login,
                                 "password": conn.password, "extra": conn.extra_dejson})
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+from airflow.sdk.exceptions import AirflowFailException
 
 import connectors
 from delayhub import config
@@ -10,22 +13,41 @@ from delayhub.calendar import default_calendar
 from delayhub.dispatch import dispatch
 from delayhub.ingest import ingest
 from delayhub.mapping import load_all, load_mapping
+from delayhub.ops_alerts import classify
 from delayhub.registry import Registry
 from delayhub.store import HubStore
 from delayhub.sweep import sweep
 
+from .alerts import flag_staleness
 from .connections import connector_secrets, dispatch_config
 
 
 def run_ingest(mapping_file: str) -> dict[str, Any]:
-    from pathlib import Path
+    """Read one agency's back office into the hub store, then check the source is not stale.
 
-    mapping = load_mapping(Path(mapping_file))
-    store = HubStore.open()
-    connector = connectors.build(mapping.source, connector_secrets(mapping.source.get("connection_id")), store,
-                                 mapping.id)
+    A transient failure (unreachable, timeout, 5xx) is raised as it is, so Airflow retries it with
+    backoff; a permanent one (credentials refused, a broken mapping or Connection) fails the task
+    at once, since no retry can fix it.
+    """
     try:
-        return ingest(mapping, connector, store, Registry.load())
+        return _ingest(Path(mapping_file))
+    except Exception as exc:
+        kind = classify(exc)
+        if kind.retry:
+            raise
+        raise AirflowFailException(f"{kind.cause_en}; not retried: {exc}") from exc
+
+
+def _ingest(mapping_file: Path) -> dict[str, Any]:
+    mapping = load_mapping(mapping_file)
+    registry = Registry.load()
+    store = HubStore.open()
+    try:
+        connector = connectors.build(mapping.source, connector_secrets(mapping.source.get("connection_id")), store,
+                                     mapping.id)
+        figures = ingest(mapping, connector, store, registry)
+        figures["stale"] = flag_staleness(store, mapping, registry)
+        return figures
     finally:
         store.close()
 
