@@ -89,6 +89,26 @@ def test_quarantine_keeps_a_bad_record_once(store: HubStore) -> None:
     assert [(q.source_record_id, q.field, q.raw) for q in kept] == [("A9", "submitted_on", raw)]
 
 
+def test_quarantine_is_once_per_connector_even_when_two_workers_keep_it_at_once(store: HubStore) -> None:
+    import threading
+
+    raw = {"app_id": "A9", "recv_date": "31/02/2569"}
+    entries = [QuarantineEntry(c, "A9", "submitted_on", "not a real date", raw, checksum(raw))
+               for c in ("moc-dbd-registration", "moph-fda-esubmission")]
+    store.quarantine(entries[:1])
+    results: list[int] = []
+    workers = [threading.Thread(target=lambda: results.append(store.quarantine([copy.deepcopy(entries[1])])))
+               for _ in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert sorted(results) == [0, 0, 0, 1]  # the other agency's identical bad record is its own to fix
+    with store.session() as s:
+        kept = s.scalars(select(Quarantine.connector_id).order_by(Quarantine.connector_id)).all()
+    assert kept == ["moc-dbd-registration", "moph-fda-esubmission"]
+
+
 def test_cursor_round_trip(store: HubStore) -> None:
     assert store.get_cursor("x") is None
     store.set_cursor("x", "2569-11-25 10:00:00")

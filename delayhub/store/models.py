@@ -131,6 +131,8 @@ class RequestEvent(Base):
 
 class Quarantine(Base):
     __tablename__ = "quarantine"
+    # the same bad record read again (or by two workers at once) is kept once per connector
+    __table_args__ = (UniqueConstraint("connector_id", "checksum", "field", name="uq_quarantine_record_field"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     connector_id: Mapped[str] = mapped_column(String(80), index=True)
     source_record_id: Mapped[str | None] = mapped_column(String(120))
@@ -153,6 +155,8 @@ class JobRun(Base):
     """One run of ingest, sweep or dispatch, with what it did: the operator's trail."""
 
     __tablename__ = "job_runs"
+    # the staleness check after every ingest task asks for one connector's latest runs
+    __table_args__ = (Index("ix_job_runs_job_subject_started", "job", "subject", "started_at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     job: Mapped[str] = mapped_column(String(20))  # ingest | sweep | dispatch
     subject: Mapped[str | None] = mapped_column(String(80))  # connector id for ingest

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, create_engine, event, func, insert, or_, select, text, true, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -193,22 +195,26 @@ class HubStore:
         return stats
 
     def quarantine(self, entries: Sequence[QuarantineEntry], job_run_id: int | None = None) -> int:
-        """Keep bad records with their reason. The same bad record read again is not kept twice."""
+        """Keep bad records with their reason. The same bad record read again by the same connector
+        is kept once: the unique key decides, so two workers at once cannot keep it twice."""
         if not entries:
             return 0
-        now, added = config.now(), 0
+        now, rows, seen = config.now(), [], set()
+        for e in entries:
+            if (e.connector_id, e.checksum, e.field) not in seen:
+                seen.add((e.connector_id, e.checksum, e.field))
+                rows.append(dict(connector_id=e.connector_id, source_record_id=e.source_record_id, field=e.field,
+                                 reason=e.reason, raw=e.raw, checksum=e.checksum, job_run_id=job_run_id,
+                                 created_at=now))
         with self.transaction() as s:
-            seen = set(s.execute(select(Quarantine.checksum, Quarantine.field).where(
-                Quarantine.checksum.in_({e.checksum for e in entries}))).all())
-            for e in entries:
-                if (e.checksum, e.field) in seen:
-                    continue
-                seen.add((e.checksum, e.field))
-                s.add(Quarantine(connector_id=e.connector_id, source_record_id=e.source_record_id,
-                                 field=e.field, reason=e.reason, raw=e.raw, checksum=e.checksum,
-                                 job_run_id=job_run_id, created_at=now))
-                added += 1
-        return added
+            dialect = s.get_bind().dialect.name
+            insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
+            added = 0
+            for i in range(0, len(rows), 500):  # within SQLite's bound-parameter limit
+                stmt = (insert_(Quarantine).values(rows[i:i + 500]).returning(Quarantine.id)
+                        .on_conflict_do_nothing(index_elements=["connector_id", "checksum", "field"]))
+                added += len(s.execute(stmt).all())
+            return added
 
     def get_cursor(self, connector_id: str) -> str | None:
         with self.session() as s:
