@@ -22,6 +22,7 @@ import typst
 from delayhub.letters import FONT_DIR, LetterContext, LetterRenderer, build_context, letter_data, load_settings
 from delayhub.messages import NoticeContext
 from delayhub.registry import Registry
+from delayhub.tracking import tracking_code
 
 REASONS = (
     "อยู่ระหว่างรอผลการตรวจสอบสถานที่จากหน่วยงานที่เกี่ยวข้อง",
@@ -41,13 +42,14 @@ def contexts(n: int) -> list[LetterContext]:
         code = list(settings)[i % len(settings)]
         division = registry.agencies.get(divisions[code])
         submitted = dt.date(2026, 8, 1) + dt.timedelta(days=i % 60)
+        number = f"{code.split('-')[1]}-2569-{i:06d}"
         notice = NoticeContext(
-            request_no=f"{code.split('-')[1]}-2569-{i:06d}", department=registry.agencies[code].name,
+            request_no=number, department=registry.agencies[code].name,
             division=division.name if division else "", process_name="การขอรับใบอนุญาตประกอบกิจการ",
             applicant_name=NAMES[i % len(NAMES)], submitted_on=submitted, due_on=submitted + dt.timedelta(days=45),
             kind="delay", sequence=1 + i % 5, reason=REASONS[i % len(REASONS)], status="in_progress",
             completed_on=None, late_days=i % 3, contact_phone=registry.agencies[code].phone,
-            tracking_url="https://delayhub.go.th/track")
+            tracking_url="https://delayhub.go.th/track", tracking_code=tracking_code(code, number))
         out.append(build_context(notice, settings[code], registry.agencies[code], running_no=1000 + i,
                                  letter_date=dt.date(2026, 11, 24), division_code=divisions[code],
                                  expected_completion=None if i % 4 == 0 else dt.date(2026, 12, 15)))

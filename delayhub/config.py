@@ -113,4 +113,5 @@ def dispatch_from_env() -> DispatchConfig:
         opdc_email=env.get("DELAYHUB_OPDC_EMAIL", "section10@opdc.go.th"),
         retry_base=dt.timedelta(seconds=float(env.get("DELAYHUB_RETRY_BASE_SECONDS", "60"))),
         max_attempts=int(env.get("DELAYHUB_MAX_ATTEMPTS", "5")),
+        tracking_url=env.get("DELAYHUB_TRACKING_URL", "https://delayhub.go.th/track"),
     )

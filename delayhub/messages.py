@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from .thai import format_thai_date, to_arabic_digits, to_thai_digits
+from .tracking import display_code, tracking_link
 
 LANGUAGES = ("th", "en")
 _EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
@@ -38,6 +39,7 @@ class NoticeContext:
     language: str = "th"  # the applicant's: th | en (payloads pinned before it existed mean th)
     department_en: str = ""  # the agency's English names for English messages; empty: the Thai ones
     division_en: str = ""
+    tracking_code: str = ""  # the request's (delayhub.tracking); payloads pinned before it existed have none
 
 
 _DATE_FIELDS = ("submitted_on", "due_on", "completed_on")
@@ -66,6 +68,11 @@ def format_date(day: dt.date, language: str) -> str:
 
 def _d(day: dt.date | None) -> str:
     return format_thai_date(day) if day else "-"
+
+
+def _link(ctx: NoticeContext) -> str:
+    """The tracking page, with the request number and code filled in when the notice has a code."""
+    return tracking_link(ctx.tracking_url, ctx.request_no, ctx.tracking_code) if ctx.tracking_code else ctx.tracking_url
 
 
 def email_text(ctx: NoticeContext) -> tuple[str, str]:
@@ -99,7 +106,8 @@ def email_text(ctx: NoticeContext) -> tuple[str, str]:
         lines += ["", f"(หนังสือฉบับนี้ส่งช้ากว่ากำหนด {to_thai_digits(str(ctx.late_days))} วัน)"]
     lines += [
         "",
-        f"ติดตามสถานะคำขอได้ที่ {ctx.tracking_url}",
+        f"ติดตามสถานะคำขอได้ที่ {_link(ctx)}",
+        *([f"รหัสติดตามคำขอ: {display_code(ctx.tracking_code)}"] if ctx.tracking_code else []),
         f"สอบถามเพิ่มเติม โทร. {ctx.contact_phone}",
         "",
         ctx.department,
@@ -144,7 +152,8 @@ def _email_text_en(ctx: NoticeContext) -> tuple[str, str]:
         lines += ["", f"(This notice is sent {days} later than it was due; we apologise for the delay.)"]
     lines += [
         "",
-        f"Follow your application at {ctx.tracking_url}",
+        f"Follow your application at {_link(ctx)}",
+        *([f"Tracking code: {display_code(ctx.tracking_code)}"] if ctx.tracking_code else []),
         f"Enquiries: tel. {to_arabic_digits(ctx.contact_phone)}",
         "",
         department,
@@ -153,23 +162,38 @@ def _email_text_en(ctx: NoticeContext) -> tuple[str, str]:
 
 
 def sms_text(ctx: NoticeContext) -> str:
-    """One short message in the applicant's language: the request number and where to read the notice."""
+    """One short message in the applicant's language: the request number, where to read the notice and
+    the tracking code, in two parts at most (the first wording that fits, see ``_sms_wordings``)."""
+    from .dispatch.sms_providers import segments  # here: the dispatch package imports this module
+
+    wordings = _sms_wordings(ctx)
+    return next((text for text in wordings if segments(text) <= 2), wordings[-1])
+
+
+def _sms_wordings(ctx: NoticeContext) -> list[str]:
     # the link comes early: a message too long for two parts is cut at its end (sms_providers.fit)
+    code = f" code {display_code(ctx.tracking_code)}" if ctx.tracking_code else ""
     if ctx.language == "en":
-        # plain ASCII apart from the request number (GSM 7-bit: 153 characters a part), and short
-        # enough for two UCS-2 parts when the number has Thai letters and the agency a long name
-        department = ctx.department_en or ctx.department
+        # plain ASCII apart from the request number (GSM 7-bit: 153 characters a part). A request
+        # number with Thai letters makes it UCS-2 (67 a part): then a long English agency name gives
+        # way to its shorter Thai one rather than the message running to three parts.
+        names = dict.fromkeys([ctx.department_en or ctx.department, ctx.department])
         if ctx.kind == "delay":
-            return f"Application {ctx.request_no}: delay notice {ctx.sequence}, see {ctx.tracking_url} - {department}"
-        return f"Application {ctx.request_no} decided: see {ctx.tracking_url} - {department}"
-    if ctx.kind == "delay":
-        return f"คำขอ {ctx.request_no} ล่าช้า (แจ้งครั้งที่ {ctx.sequence}) อ่านหนังสือที่ {ctx.tracking_url} — {ctx.department}"
-    return f"คำขอ {ctx.request_no} พิจารณาแล้วเสร็จ ดูผลที่ {ctx.tracking_url} — {ctx.department}"
+            return [f"Application {ctx.request_no}: delay notice {ctx.sequence}, see {ctx.tracking_url}{code} - {name}"
+                    for name in names]
+        return [f"Application {ctx.request_no} decided: see {ctx.tracking_url}{code} - {name}" for name in names]
+    code = f" รหัส {display_code(ctx.tracking_code)}" if ctx.tracking_code else ""
+    if ctx.kind == "delay":  # a long number and a long agency name: fewer words
+        return [f"คำขอ {ctx.request_no} ล่าช้า (แจ้งครั้งที่ {ctx.sequence}) ดูหนังสือที่ {ctx.tracking_url}{code}"
+                f" — {ctx.department}",
+                f"คำขอ {ctx.request_no} ล่าช้า แจ้งครั้งที่ {ctx.sequence} ดูที่ {ctx.tracking_url}{code} — {ctx.department}"]
+    return [f"คำขอ {ctx.request_no} พิจารณาแล้วเสร็จ ดูผลที่ {ctx.tracking_url}{code} — {ctx.department}"]
 
 
 def opdc_copy(ctx: NoticeContext) -> tuple[str, str]:
-    """The OPDC's copy: always Thai, whatever the applicant reads."""
-    subject, body = email_text(dataclasses.replace(ctx, language="th"))
+    """The OPDC's copy: always Thai, whatever the applicant reads, and without the applicant's
+    tracking code (it opens the request's letters)."""
+    subject, body = email_text(dataclasses.replace(ctx, language="th", tracking_code=""))
     return f"สำเนา: {subject}", f"สำเนาส่ง สำนักงาน ก.พ.ร. (มาตรา ๑๐)\n\n{body}"
 
 

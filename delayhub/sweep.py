@@ -31,11 +31,13 @@ from .notices import (
     NoticeDue,
     delay_owed_on,
     delay_ranges,
+    first_sequence,
     result_late_days,
     result_owed,
 )
 from .registry import Registry
 from .store import HubStore
+from .tracking import tracking_code
 
 log = logging.getLogger(__name__)
 BATCH = 20_000
@@ -207,6 +209,7 @@ def _context(row: Any, registry: Registry, notice: NoticeDue, due: dt.date | Non
         completed_on=row.completed_on, late_days=notice.late_days,
         contact_phone=department.phone if department else "", tracking_url=dispatch.tracking_url,
         language=language, department_en=department_en, division_en=division_en,
+        tracking_code=tracking_code(row.agency, row.request_no),
     )
 
 
@@ -248,3 +251,46 @@ def _alert(row: Any, registry: Registry, notice: NoticeDue, due: dt.date, mappin
     subject, body = held_alert(_context(row, registry, notice, due, None, dispatch),
                                f"mappings/{mapping.file.name}" if mapping else None)
     return _keyed(row, held, [dict(channel="agency", recipient=department.alert_email, subject=subject, body=body)])
+
+
+# --- one request, now: the officer's desk ("ออกหนังสือแจ้ง") --------------------------------------
+
+@dataclass(frozen=True)
+class RequestSweep:
+    """What sweeping one request now did: the same due date and notices the daily sweep would give it."""
+
+    due_on: dt.date | None
+    queued: tuple[tuple[str, int], ...]  # (kind, sequence) of each notice queued now, channels aside
+    added: int  # outbox rows added: none when this sweep's notices were queued already
+    held: bool  # a delay notice is owed but held: the request has no reason for its delay
+    next_notice_on: dt.date | None  # when the next delay notice falls due (unfinished, with a due date)
+
+
+def sweep_request(store: HubStore, registry: Registry, calendar: ThaiCalendar, mappings: dict[str, Mapping],
+                  dispatch: DispatchConfig, today: dt.date, request_id: int, *, notices: bool = True,
+                  session: Any = None) -> RequestSweep | None:
+    """Sweep one request at once through ``plan_batch`` and ``apply_sweep``, as the daily sweep would,
+    in ``session``'s transaction when given. Without ``notices`` only its due date is stored (a request
+    just entered shows its due date; its notices wait for the sweep or the officer). None when there
+    is no such request. The outbox's unique notice key keeps a notice from being queued twice, whoever
+    sweeps first."""
+    rows = store.sweep_rows([request_id], session)
+    if not rows:
+        return None
+    row = rows[0]
+    plan = plan_batch(rows, registry, calendar, mappings, dispatch, today)
+    outbox, states = (plan.outbox, plan.states) if notices else ([], [])
+    added = store.apply_sweep(plan.due_changes, outbox, states, session=session)
+    due = plan.due_changes[-1][2] if plan.due_changes else row.due_on
+    queued = tuple(sorted({(r["kind"], r["sequence"]) for r in outbox if r["channel"] != "agency"}))
+    last = next((st["last_delay_seq"] for st in states if "last_delay_seq" in st), row.last_delay_seq)
+    return RequestSweep(due, queued, added, notices and plan.counts["held_no_reason"] > 0,
+                        next_delay_notice_on(row.status, due, row.known_on or today, last))
+
+
+def next_delay_notice_on(status: str, due_on: dt.date | None, known_on: dt.date, last_delay_seq: int) -> dt.date | None:
+    """When the next delay notice after the ``last_delay_seq`` already queued falls due; None for a
+    finished request or one without a due date."""
+    if status not in UNFINISHED or due_on is None:
+        return None
+    return delay_owed_on(due_on, max(first_sequence(due_on, known_on), last_delay_seq + 1))

@@ -35,6 +35,7 @@ def airflow_env(root: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(DELAYHUB_ROOT=str(root), DELAYHUB_VAR=str(var), AIRFLOW_HOME=str(home),
                AIRFLOW_CONFIG=str(root / "airflow.cfg"), AIRFLOW__CORE__LOAD_EXAMPLES="False")
+    env.setdefault("DELAYHUB_TRACKING_URL", "http://127.0.0.1:8000/track")  # `delayhub serve` on this machine
     return env
 
 

@@ -11,8 +11,11 @@ UV_VERSION=0.13.9
 # 'MariaDB Unicode' in /etc/odbcinst.ini); the demo's factory-licence database is a SQLite file.
 # fonts-tlwg-laksaman-ttf: the TH Sarabun-style font the letters are typeset in (typst reads it
 # from /usr/share/fonts/truetype/tlwg); poppler-utils: pdftotext/pdffonts/pdftoppm in the tests.
-# chromium: the browser the web pages are tested in (Playwright drives it; it never downloads one).
-APT_PACKAGES=(unixodbc libsqliteodbc odbc-postgresql odbc-mariadb fonts-tlwg-laksaman-ttf poppler-utils chromium)
+# chromium: the browser the web pages are tested in (Playwright drives it; it never downloads one);
+# libatomic1: Playwright's bundled node needs it. zbar-tools: the tests decode the letters' QR codes.
+# wrk: the queue-booking benchmark's load generator.
+APT_PACKAGES=(unixodbc libsqliteodbc odbc-postgresql odbc-mariadb fonts-tlwg-laksaman-ttf poppler-utils chromium
+              libatomic1 zbar-tools wrk)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -543,3 +544,16 @@ def test_a_letter_travels_as_a_pdf_attachment_with_the_thai_text_parts() -> None
     assert attachment.get_content() == pdf
     assert parsed.get_body(("plain",)).get_content().replace("\r\n", "\n").strip() == BODY.strip()
     assert parsed["Subject"] == SUBJECT
+
+
+def test_a_run_retries_only_what_was_due_when_it_began(store: HubStore) -> None:
+    keys = queue(store, add_request(store))
+    began = config.now()
+    with store.transaction() as s:  # the email failed earlier in this run; its retry fell due since
+        s.execute(update(Outbox).where(Outbox.idempotency_key == keys["email"])
+                  .values(attempts=1, next_attempt_at=began + dt.timedelta(milliseconds=1)))
+    time.sleep(0.01)
+    rows = store.claim_outbox("worker-a", due_by=began)
+
+    assert sorted(r.channel for r in rows) == ["opdc", "sms"]  # new rows go; the retry waits for the next run
+    assert [r.channel for r in store.claim_outbox("worker-b")] == ["email"]

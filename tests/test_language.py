@@ -27,6 +27,7 @@ from delayhub.store import HubStore
 from delayhub.store.migrate import alembic_config
 from delayhub.store.models import Outbox, Request
 from delayhub.sweep import EnglishNames, sweep
+from delayhub.tracking import display_code, tracking_code
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = dt.date(2026, 11, 25)
@@ -131,8 +132,9 @@ def test_an_english_reader_gets_english_email_and_sms_and_the_opdc_a_thai_copy(
     assert not re.search("[๐-๙]", body), "Thai digits in the English email"
 
     sms = rows["sms"].body
+    code = display_code(tracking_code("MOC-DBD", "ทบ.2569/90001"))
     assert sms == (f"Application ทบ.2569/90001: delay notice {email.sequence}, see https://delayhub.go.th/track"
-                   " - Department of Business Development")
+                   f" code {code} - Department of Business Development")
     assert segments(sms) <= 2 and fit(sms) == sms
 
     opdc = rows["opdc"]
@@ -219,7 +221,8 @@ def notice(**changes: Any) -> NoticeContext:
         process_name="การขออนุญาตผลิตอาหาร", applicant_name=None, submitted_on=dt.date(2026, 9, 1),
         due_on=dt.date(2026, 10, 10), kind="delay", sequence=2, reason=REASON, status="in_progress",
         completed_on=None, late_days=1, contact_phone="๐ ๒๕๙๐ ๗๐๐๐", tracking_url="https://delayhub.go.th/track",
-        language="en", department_en="Food and Drug Administration", division_en="Food Division")
+        language="en", department_en="Food and Drug Administration", division_en="Food Division",
+        tracking_code=tracking_code("MOPH-FDA", "FDA-2569-0001"))
     return dataclasses.replace(base, **changes)
 
 
@@ -248,6 +251,7 @@ def test_english_sms_fits_two_parts_uncut_as_the_thai_one_does(department: str) 
         thai, text = sms_text(dataclasses.replace(ctx, language="th")), sms_text(ctx)
         assert segments(thai) <= 2 and fit(thai) == thai
         assert segments(text) <= 2 and fit(text) == text, text
+        assert display_code(ctx.tracking_code) in thai and display_code(ctx.tracking_code) in text
         # without Thai letters in the number it is plain GSM 7-bit text: one part
         assert is_gsm7(text) == number.isascii()
         if number.isascii():

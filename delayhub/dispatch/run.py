@@ -77,7 +77,8 @@ def dispatch(store: HubStore, cfg: DispatchConfig, batch: int = 500, worker: str
         sms = create_provider(cfg.sms.provider, cfg.sms, session, **options)
         registry = registry or Registry.load()
         letters = LetterMaker(store, registry)
-        while rows := store.claim_outbox(worker, batch):
+        started = config.now()
+        while rows := store.claim_outbox(worker, batch, due_by=started):
             refused = _send_batch(store, cfg, job, worker, rows, letters, sms)
             if refused:
                 job.add("agency_alerts", store.add_outbox(_refusal_alerts(store, registry, refused)))

@@ -47,6 +47,7 @@ class LetterContext:
     tracking_url: str = ""
     department_code: str = ""  # picks templates/letters/<code>/ overrides when present
     emblem: str = ""  # image under templates/letters/ drawn at the top centre
+    tracking_code: str = ""  # the request's (delayhub.tracking): printed with a QR code of the tracking link
 
 
 def reference_number(prefix: str, running_no: int, language: str = "th") -> str:
@@ -79,5 +80,5 @@ def build_context(notice: NoticeContext, settings: LetterSettings, department: A
         expected_completion=expected_completion, completed_on=notice.completed_on, status=notice.status,
         result_note=result_note, late_days=notice.late_days, letterhead=s.lines("letterhead", language),
         fax=s.fax, email=s.email, tracking_url=notice.tracking_url, department_code=settings.department,
-        emblem=s.emblem,
+        emblem=s.emblem, tracking_code=notice.tracking_code,
     )

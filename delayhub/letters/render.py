@@ -24,7 +24,9 @@ from ..config import TIMEZONE, project_root
 from ..errors import DelayhubError
 from ..messages import format_date
 from ..thai import to_arabic_digits, to_thai_digits
+from ..tracking import display_code, tracking_link
 from .context import FINISHED, LetterContext
+from .qr import qr_svg
 from .settings import LetterSettings
 
 Kind = Literal["delay", "result"]
@@ -102,6 +104,12 @@ def letter_data(kind: Kind, ctx: LetterContext, language: Language = "th") -> di
         "fax": opt(ctx.fax),
         "email": ctx.email or None,
         "tracking_url": ctx.tracking_url or None,
+        # Typed into a web form: Latin letters and Arabic digits in Thai letters too, like the URL.
+        "tracking_code": display_code(ctx.tracking_code) if ctx.tracking_code else None,
+        # The QR code of the tracking link with the number and code filled in, as SVG (typst reads it
+        # from the JSON: the Python binding passes strings only, no files).
+        "tracking_qr": qr_svg(tracking_link(ctx.tracking_url, ctx.request_no, ctx.tracking_code))
+        if ctx.tracking_code and ctx.tracking_url else None,
         "emblem": None,  # set by the renderer once the file is found
     }
 

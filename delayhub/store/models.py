@@ -333,3 +333,86 @@ class AuditLog(Base):
 # The lateness report reads requests finished after a day and notices owed in a period.
 Index("ix_requests_completed_on", Request.__table__.c.completed_on)
 Index("ix_outbox_owed_on", Outbox.__table__.c.owed_on)
+
+
+# --- the officer's desk: reasons added at the desk, the print queue, forms sent once ---------------
+
+class DeskReason(Base):
+    """A delay reason an officer gave at the desk for a request whose back office gives none.
+
+    Kept beside the request, not in its columns: every ingest of a changed record rewrites those from
+    the back office, so the officer's reason would be lost. The sweep takes the record's own reason
+    first and this one where the record has none."""
+
+    __tablename__ = "desk_reasons"
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(80))  # username, as it was then
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class PrintLetter(Base):
+    """A notice's letter that goes by post (the applicant gave no email: its outbox row's channel is
+    ``letter``), queued with that row in the same transaction, and waiting in its agency's print queue
+    until an officer records it signed and posted: the day it went and its registered-mail number.
+    Only the letters still to post are indexed, so the queue costs what is waiting, not the history."""
+
+    __tablename__ = "print_letters"
+    __table_args__ = (UniqueConstraint("request_id", "kind", "sequence", name="uq_print_letters_notice"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"))
+    kind: Mapped[str] = mapped_column(String(12))  # delay | result
+    sequence: Mapped[int] = mapped_column(Integer)
+    owed_on: Mapped[dt.date] = mapped_column(Date)
+    queued_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    posted_on: Mapped[dt.date | None] = mapped_column(Date)
+    registered_no: Mapped[str | None] = mapped_column(String(13))  # UPU S10, e.g. RR123456785TH
+    recorded_by: Mapped[str | None] = mapped_column(String(80))
+    recorded_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class FormSubmission(Base):
+    """A one-time form token, kept once its form is saved: the same form sent again (a double click,
+    a browser resending it) finds its token here and saves nothing twice. ``subject`` says where the
+    first submission led, so the second gets the same answer."""
+
+    __tablename__ = "form_submissions"
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    used_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+Index("ix_print_letters_waiting", PrintLetter.__table__.c.owed_on, PrintLetter.__table__.c.id,
+      postgresql_where=PrintLetter.__table__.c.posted_on.is_(None),
+      sqlite_where=PrintLetter.__table__.c.posted_on.is_(None))
+# The desk lists a division's (or a department's) requests newest first, by status, without
+# reading the rest of the store.
+Index("ix_requests_division_status_id", Request.__table__.c.division, Request.__table__.c.status,
+      Request.__table__.c.id)
+Index("ix_requests_division_id", Request.__table__.c.division, Request.__table__.c.id)
+Index("ix_requests_department_id", Request.__table__.c.department, Request.__table__.c.id)
+# Search-as-you-type on request numbers (a prefix, listed in number order): PostgreSQL uses an index
+# for LIKE 'prefix%' only under the C collation, whatever the database's own; this one also gives the
+# order. SQLite compares bytes already: a range on the unique (agency, request_no) index does it.
+Index("ix_requests_agency_request_no_c", Request.__table__.c.agency,
+      Request.__table__.c.request_no.collate("C")).ddl_if(dialect="postgresql")
+
+
+# --- the citizen's tracking page: attempts limited per client and per request number -------------
+
+class RateLimit(Base):
+    """Attempts in one bucket (a limit and whom it counts, e.g. one client or one request number),
+    counted in fixed windows of the limit's length; the previous window's count makes the estimate
+    slide. The bucket holds a keyed hash, never an address or a request number in clear. One UPSERT
+    counts an attempt, so concurrent attempts on any number of processes are each counted once."""
+
+    __tablename__ = "rate_limits"
+    bucket: Mapped[str] = mapped_column(String(100), primary_key=True)
+    window_no: Mapped[int] = mapped_column(Integer)  # unix time // the limit's window
+    hits: Mapped[int] = mapped_column(Integer)  # in window window_no
+    prev_hits: Mapped[int] = mapped_column(Integer)  # in window window_no - 1
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)  # the row counts for nothing after
+
+
+# A citizen looks a request up by its number alone (the agency is not asked).
+Index("ix_requests_request_no", Request.__table__.c.request_no)

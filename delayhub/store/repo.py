@@ -24,11 +24,14 @@ from .models import (
     Agency,
     Cursor,
     DeliveryAttempt,
+    DeskReason,
     FileLedger,
+    FormSubmission,
     JobRun,
     Letter,
     Manual,
     Outbox,
+    PrintLetter,
     PushBatch,
     PushRecord,
     Quarantine,
@@ -123,6 +126,16 @@ class HubStore:
         with self.session() as session, session.begin():
             yield session
 
+    @contextmanager
+    def _within(self, session: Session | None) -> Iterator[Session]:
+        """The caller's transaction when it passes one (its change and its audit row land together),
+        else a transaction of its own."""
+        if session is not None:
+            yield session
+            return
+        with self.transaction() as s:
+            yield s
+
     # --- registry ---------------------------------------------------------------------------
     def sync_registry(self, registry: Registry) -> int:
         """Bring agencies and manuals in line with the registry files; returns manuals changed."""
@@ -147,18 +160,18 @@ class HubStore:
         return changed
 
     # --- ingest -------------------------------------------------------------------------------
-    def upsert_requests(self, requests: Sequence[dict[str, Any]]) -> UpsertStats:
+    def upsert_requests(self, requests: Sequence[dict[str, Any]], session: Session | None = None) -> UpsertStats:
         """Insert or update standard requests, idempotent on (department, request_no).
 
         A record whose checksum is unchanged is left alone; each status change is kept as an
-        event. One transaction per batch.
+        event. One transaction per batch (``session``'s, when given).
         """
         stats = UpsertStats()
         if not requests:
             return stats
         now, today = config.now(), config.today()
         by_key = {(r["agency"]["department"], r["request_no"]): r for r in requests}
-        with self.transaction() as s:
+        with self._within(session) as s:
             existing = {}
             for agency in {k[0] for k in by_key}:
                 numbers = [k[1] for k in by_key if k[0] == agency]
@@ -302,26 +315,26 @@ class HubStore:
 
         Walks the (needs_sweep, id) index: the cost follows open requests, not the history.
         """
-        columns = [Request.id, Request.agency, Request.request_no, Request.ministry, Request.department,
-                   Request.division, Request.process_code, Request.manual_id, Request.status, Request.submitted_on,
-                   Request.clock_started_on, Request.completed_on, Request.pauses, Request.derived_pauses,
-                   Request.due_on, Request.due_basis, Request.known_on, Request.last_delay_seq,
-                   Request.result_queued, Request.delay_reason, Request.source_connector, Request.applicant_name,
-                   Request.applicant_email, Request.applicant_phone, Request.applicant_language,
-                   Manual.processing_days, Manual.day_unit,
-                   Manual.process_name]
-        query = (select(*columns).join(Manual, Manual.manual_id == Request.manual_id, isouter=True)
-                 .where(Request.needs_sweep == true(), Request.id > after_id).order_by(Request.id).limit(limit))
+        query = (_sweep_query().where(Request.needs_sweep == true(), Request.id > after_id)
+                 .order_by(Request.id).limit(limit))
         with self.session() as s:
             return list(s.execute(query))
 
+    def sweep_rows(self, ids: Sequence[int], session: Session | None = None) -> list[Any]:
+        """The sweep's view of these requests (as ``sweep_batch`` gives it), whether they need the
+        sweep or not: the desk sweeps one request at once."""
+        query = _sweep_query().where(Request.id.in_(list(ids))).order_by(Request.id)
+        with self._within(session) as s:
+            return list(s.execute(query))
+
     def apply_sweep(self, due_changes: Sequence[tuple[int, dt.date | None, dt.date | None, str]],
-                    outbox_rows: Sequence[dict[str, Any]], states: Sequence[dict[str, Any]]) -> int:
-        """One transaction: new due dates (each change kept as an event), the queued notices and
-        each request's sweep state. Either all of it lands or none, so a notice is never
-        counted as queued without its outbox row. Returns the outbox rows added."""
+                    outbox_rows: Sequence[dict[str, Any]], states: Sequence[dict[str, Any]],
+                    session: Session | None = None) -> int:
+        """One transaction (``session``'s, when given): new due dates (each change kept as an event),
+        the queued notices and each request's sweep state. Either all of it lands or none, so a notice
+        is never counted as queued without its outbox row. Returns the outbox rows added."""
         now = config.now()
-        with self.transaction() as s:
+        with self._within(session) as s:
             if due_changes:
                 s.execute(update(Request), [{"id": rid, "due_on": new, "due_basis": basis}
                                             for rid, _old, new, basis in due_changes])
@@ -352,11 +365,16 @@ class HubStore:
             s.execute(insert(Outbox), [{"status": "queued", "attempts": 0, "next_attempt_at": now, "created_at": now,
                                         "deadline_at": now + DELIVERY_DEADLINE, "payload": None, **r}
                                        for r in fresh.values()])
+            posted = [r for r in fresh.values() if r["channel"] == "letter"]
+            if posted:  # a letter to post waits in its agency's print queue until recorded as posted
+                s.execute(insert(PrintLetter), [{"request_id": r["request_id"], "kind": r["kind"],
+                                                 "sequence": r["sequence"], "owed_on": r["owed_on"], "queued_at": now}
+                                                for r in posted])
         return len(fresh)
 
     # --- dispatch -----------------------------------------------------------------------------
-    def claim_outbox(self, worker: str, limit: int = 500,
-                     lease: dt.timedelta = dt.timedelta(minutes=10)) -> list[Outbox]:
+    def claim_outbox(self, worker: str, limit: int = 500, lease: dt.timedelta = dt.timedelta(minutes=10),
+                     due_by: dt.datetime | None = None) -> list[Outbox]:
         """Lease up to ``limit`` rows that are due — queued and due, or sending with a lease that
         ran out (their worker died) — to ``worker`` and return them.
 
@@ -365,7 +383,10 @@ class HubStore:
         runs one writer at a time). Either way no row is processed by two workers at once.
         """
         now = config.now()
-        due = or_(and_(Outbox.status == "queued", Outbox.next_attempt_at <= now),
+        # due_by: a run retries only what was due when it began, so a long run during an outage does
+        # not try a row again within the same run; new rows (an agency alert it queued) still go
+        retry_due = or_(Outbox.attempts == 0, Outbox.next_attempt_at <= (due_by or now))
+        due = or_(and_(Outbox.status == "queued", Outbox.next_attempt_at <= now, retry_due),
                   and_(Outbox.status == "sending", Outbox.lease_until < now))
         for _ in range(5):  # lost every row to a concurrent worker: look again
             claimed: list[Outbox] = []
@@ -543,6 +564,56 @@ class HubStore:
                 JobRun.job == "ingest", mine, JobRun.stats["stored"].as_integer() > 0))
             alerted = s.scalar(select(func.max(JobRun.started_at)).where(JobRun.job == "stale_alert", mine))
         return first, last_new, alerted
+
+    # --- the officer's desk (delayhub.desk) -------------------------------------------------------
+    def form_used(self, token: str) -> str | None:
+        """Where the form sent with this one-time token led, if it was saved already."""
+        with self.session() as s:
+            return s.scalar(select(FormSubmission.subject).where(FormSubmission.token == token))
+
+    @staticmethod
+    def use_form(s: Session, token: str, subject: str) -> None:
+        """Spend a one-time form token in the transaction that saves its form. The same token sent
+        twice at once: the second insert waits for the first and fails on the key, so one form is saved."""
+        s.add(FormSubmission(token=token, subject=subject, used_at=config.now()))
+        s.flush()
+
+    @staticmethod
+    def lock_request(s: Session, request_id: int) -> bool:
+        """Hold the request's row until the transaction ends, so two desks sweeping it at once run one
+        after the other. It is a write: PostgreSQL locks the row, SQLite takes its one writer's lock
+        (a read would leave the second with a stale snapshot). False when there is no such request."""
+        done = s.execute(update(Request).where(Request.id == request_id).values(needs_sweep=Request.needs_sweep))
+        return done.rowcount == 1
+
+    @staticmethod
+    def set_desk_reason(s: Session, request_id: int, reason: str | None, by: str) -> None:
+        """Keep (or, with None, drop) the desk's delay reason of a request, and sweep it again."""
+        row = s.get(DeskReason, request_id)
+        if reason is None:
+            if row is not None:
+                s.delete(row)
+        elif row is None:
+            s.add(DeskReason(request_id=request_id, reason=reason, updated_by=by, updated_at=config.now()))
+        else:
+            row.reason, row.updated_by, row.updated_at = reason, by, config.now()
+        s.execute(update(Request).where(Request.id == request_id).values(needs_sweep=True))
+
+
+def _sweep_query() -> Any:
+    """What the sweep reads of a request, with its manual. The delay reason is the record's own, else
+    the one an officer gave at the desk (``desk_reasons``), which no ingest overwrites."""
+    columns = [Request.id, Request.agency, Request.request_no, Request.ministry, Request.department,
+               Request.division, Request.process_code, Request.manual_id, Request.status, Request.submitted_on,
+               Request.clock_started_on, Request.completed_on, Request.pauses, Request.derived_pauses,
+               Request.due_on, Request.due_basis, Request.known_on, Request.last_delay_seq,
+               Request.result_queued, func.coalesce(Request.delay_reason, DeskReason.reason).label("delay_reason"),
+               Request.source_connector, Request.applicant_name,
+               Request.applicant_email, Request.applicant_phone, Request.applicant_language,
+               Manual.processing_days, Manual.day_unit,
+               Manual.process_name]
+    return (select(*columns).join(Manual, Manual.manual_id == Request.manual_id, isouter=True)
+            .join(DeskReason, DeskReason.request_id == Request.id, isouter=True))
 
 
 def _values(rec: dict[str, Any], now: dt.datetime) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..registry import Registry
-from . import auth, lateness
+from . import auth, desk, lateness, tracking
 from .accounts import SESSION_LIFETIME
 from .csrf import CsrfRefused
 from .deps import SESSION_TOKEN, Forbidden, Hub, LoginRequired
@@ -92,6 +92,8 @@ def create_app(store_url: str | None = None, *, registry: Registry | None = None
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(auth.router)
     app.include_router(lateness.router)
+    app.include_router(desk.router)
+    app.include_router(tracking.router)  # public: the citizen's tracking page
 
     @app.get("/", name="home")
     def home(request: Request) -> Response:

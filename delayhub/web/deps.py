@@ -18,8 +18,10 @@ from ..store import HubStore
 from .accounts import Role, WebUser, session_user
 
 SESSION_TOKEN = "sid"  # in the signed cookie: the token of a row in web_sessions
-# Routes anyone may open: signing in, the health check, the start page (which redirects).
-PUBLIC_ROUTES = frozenset({"login", "login_submit", "health", "home", "static"})
+# Routes anyone may open: signing in, the health check, the start page (which redirects), and the
+# citizen's tracking page (web/tracking.py: its own second factor, limiter and signed links).
+PUBLIC_ROUTES = frozenset({"login", "login_submit", "health", "home", "static",
+                           "track", "track_submit", "track_view", "track_letter"})
 
 
 class LoginRequired(Exception):

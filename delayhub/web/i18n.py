@@ -229,6 +229,25 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
+def merge(catalogue: dict[str, dict[str, str]]) -> None:
+    """Add an area's own catalogue (``i18n_<area>.py``); a key both define is a mistake, not an override."""
+    for lang in LANGUAGES:
+        twice = MESSAGES[lang].keys() & catalogue[lang].keys()
+        if twice:
+            raise ValueError(f"message keys defined twice ({lang}): {', '.join(sorted(twice))}")
+        MESSAGES[lang].update(catalogue[lang])
+
+
+def _merge_areas() -> None:
+    from . import i18n_desk, i18n_tracking
+
+    merge(i18n_desk.MESSAGES)
+    merge(i18n_tracking.MESSAGES)
+
+
+_merge_areas()
+
+
 def pick(value: str | None) -> str | None:
     """A supported language code, or None."""
     return value if value in LANGUAGES else None
