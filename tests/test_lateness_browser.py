@@ -1,7 +1,7 @@
 """The lateness view in a real browser: Debian's Chromium driven by Playwright against the app
 served by uvicorn. Sign in as the OPDC's demo account, filter by a department, read the table and
 the chart, download the CSV, switch to English, and keep screenshots (the test's tmp folder, and
-var/screenshots/ for people to look at)."""
+var/screenshots/ for people to look at). axe-core checks the login, lateness and password pages."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_lateness_report import TODAY, fill_known
@@ -27,6 +28,7 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "var" / "screenshots"
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 
 
 @pytest.fixture(scope="module")
@@ -133,5 +135,57 @@ def test_on_a_phone_the_page_fits_and_the_table_scrolls_by_itself(browser, site:
         phone = tmp_path / "lateness-phone.png"
         page.screenshot(path=str(phone), full_page=True)
         keep(phone)
+    finally:
+        context.close()
+
+
+def axe_check(page: Any, name: str) -> None:
+    """No serious or critical accessibility violation on the page as it is now."""
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
+    bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in found
+           if v["impact"] in ("serious", "critical")]
+    assert bad == [], f"{name}: {bad}"
+
+
+@pytest.mark.parametrize("lang", ["th", "en"])
+def test_the_login_lateness_and_password_pages_pass_axe(browser, site: str, lang: str,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # the page's CSP allows scripts from the site only: axe is injected from the test, so bypass it
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    page = context.new_page()
+    try:
+        page.goto(f"{site}/login?lang={lang}")
+        axe_check(page, "login")
+        page.get_by_label("ชื่อผู้ใช้" if lang == "th" else "Username").fill("opdc")
+        page.get_by_role("button", name="เข้าสู่ระบบ" if lang == "th" else "Sign in").click()
+        page.locator(".field-error").first.wait_for()
+        axe_check(page, "login with errors")
+
+        # with an OpenID Connect provider configured, the page offers it too (nothing is contacted)
+        monkeypatch.setenv("DELAYHUB_OIDC_ISSUER", "https://idp.example.org/realms/delayhub")
+        monkeypatch.setenv("DELAYHUB_OIDC_CLIENT_ID", "delayhub")
+        monkeypatch.setenv("DELAYHUB_OIDC_CLIENT_SECRET", "not-used-by-this-test")
+        page.goto(f"{site}/login?lang={lang}")
+        oidc = "เข้าสู่ระบบด้วย OpenID Connect" if lang == "th" else "Sign in with OpenID Connect"
+        assert page.get_by_role("link", name=oidc).is_visible()
+        axe_check(page, "login with OpenID Connect")
+
+        page.goto(f"{site}/lateness?lang={lang}")
+        page.get_by_label("ชื่อผู้ใช้" if lang == "th" else "Username").fill("opdc")
+        page.get_by_label("รหัสผ่าน" if lang == "th" else "Password").fill(DEMO_PASSWORDS[Role.OPDC])
+        page.get_by_role("button", name="เข้าสู่ระบบ" if lang == "th" else "Sign in").click()
+        page.wait_for_url(re.compile(r"/lateness"))
+        page.goto(f"{site}/lateness?start=1/11/2569&end=25/11/2569" if lang == "th" else
+                  f"{site}/lateness?start=1/11/2026&end=25/11/2026")
+        page.locator("svg.chart").wait_for()
+        axe_check(page, "lateness")
+
+        page.goto(f"{site}/account/password")
+        page.get_by_role("heading", level=1).wait_for()
+        axe_check(page, "password")
+        page.locator("button[type=submit]").last.click()
+        page.locator(".field-error").first.wait_for()
+        axe_check(page, "password with errors")
     finally:
         context.close()

@@ -19,9 +19,11 @@ from .accounts import Role, WebUser, session_user
 
 SESSION_TOKEN = "sid"  # in the signed cookie: the token of a row in web_sessions
 # Routes anyone may open: signing in, the health check, the start page (which redirects), and the
-# citizen's tracking page (web/tracking.py: its own second factor, limiter and signed links).
+# citizen's tracking page (web/tracking.py: its own second factor, limiter and signed links), and
+# signing in with OpenID Connect (web/oidc.py: state, nonce and PKCE; 404 unless configured).
 PUBLIC_ROUTES = frozenset({"login", "login_submit", "health", "home", "static",
-                           "track", "track_submit", "track_view", "track_letter"})
+                           "track", "track_submit", "track_view", "track_letter",
+                           "login_oidc", "login_oidc_callback"})
 
 
 class LoginRequired(Exception):

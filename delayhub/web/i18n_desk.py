@@ -11,6 +11,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         # navigation
         "desk_nav_label": "เมนูคำขอ",
         "desk_nav": "คำขอของหน่วยงาน",
+        "nav_desk": "งานคำขอที่ล่าช้า",
         "desk_nav_new": "บันทึกคำขอที่ล่าช้า",
         "desk_nav_print": "คิวพิมพ์หนังสือ",
         # the list
@@ -245,6 +246,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "en": {
         "desk_nav_label": "Requests menu",
         "desk_nav": "Your agency's requests",
+        "nav_desk": "Delayed requests desk",
         "desk_nav_new": "Enter a delayed request",
         "desk_nav_print": "Print queue",
         "desk_list_title": "Requests of {agency}",
