@@ -19,7 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.sql.expression import false, true
+from sqlalchemy.sql.expression import false, text, true
 
 
 class UtcDateTime(TypeDecorator[dt.datetime]):
@@ -177,7 +177,10 @@ class Outbox(Base):
         Index("ix_outbox_provider_ref", "provider_ref"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
+    # A Section 10 notice belongs to a request; a queue message (a one-time code, a booking's
+    # confirmation) to no request, and a confirmation to its booking.
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"), index=True)
+    queue_booking_id: Mapped[int | None] = mapped_column(ForeignKey("queue_bookings.id"), index=True)
     kind: Mapped[str] = mapped_column(String(12))  # delay | result
     sequence: Mapped[int] = mapped_column(Integer)
     channel: Mapped[str] = mapped_column(String(12))  # email | sms | opdc
@@ -416,3 +419,94 @@ class RateLimit(Base):
 
 # A citizen looks a request up by its number alone (the agency is not asked).
 Index("ix_requests_request_no", Request.__table__.c.request_no)
+
+
+# --- the central queue (ระบบการจองคิวกลาง): slots, queue numbers, bookings, one-time codes ----------
+
+QUEUE_CHANNELS = ("walk_in", "web", "mobile")
+
+
+class QueueSlot(Base):
+    """The places of one channel in one time slot of one service on one day (settings in data/queue/).
+
+    ``booked`` moves only by a guarded ``UPDATE … SET booked = booked + 1 WHERE booked < capacity`` in
+    the booking's own transaction, and the check constraint makes the database itself refuse a slot
+    with more bookings than places. ``handed_over`` counts web places given to walk-ins in the afternoon."""
+
+    __tablename__ = "queue_slots"
+    __table_args__ = (
+        UniqueConstraint("agency", "service", "day", "channel", "starts_at", name="uq_queue_slots_key"),
+        CheckConstraint("booked >= 0 AND booked <= capacity", name="ck_queue_slots_capacity"),
+        CheckConstraint("channel IN ('walk_in', 'web', 'mobile')", name="ck_queue_slots_channel"),
+        Index("ix_queue_slots_agency_day", "agency", "day", "channel"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agency: Mapped[str] = mapped_column(String(40))  # the department or division whose queue it is
+    service: Mapped[str] = mapped_column(String(40))
+    day: Mapped[dt.date] = mapped_column(Date)
+    channel: Mapped[str] = mapped_column(String(8))  # walk_in | web | mobile
+    starts_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    ends_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    capacity: Mapped[int] = mapped_column(Integer)
+    booked: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    handed_over: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class QueueCounter(Base):
+    """The last queue number given in one agency's channel on one day (A001, W001, M001…), moved by the
+    same transaction that books, so numbers are never given twice."""
+
+    __tablename__ = "queue_counters"
+    agency: Mapped[str] = mapped_column(String(40), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last_no: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class QueueBooking(Base):
+    """One person's place in a queue. ``active`` while booked or checked in: the partial unique index
+    allows one active booking per person, agency and day across the three channels. The person is a
+    keyed hash of the national ID (or of the mobile number); the ID itself is never kept."""
+
+    __tablename__ = "queue_bookings"
+    __table_args__ = (
+        UniqueConstraint("agency", "day", "channel", "number", name="uq_queue_bookings_number"),
+        UniqueConstraint("ref", name="uq_queue_bookings_ref"),
+        Index("uq_queue_bookings_person_day", "agency", "day", "person_key", unique=True,
+              postgresql_where=text("active"), sqlite_where=text("active")),
+        Index("ix_queue_bookings_status_starts", "status", "starts_at"),
+        Index("ix_queue_bookings_slot", "slot_id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ref: Mapped[str] = mapped_column(String(24))  # the random half of the booking's signed link
+    slot_id: Mapped[int] = mapped_column(ForeignKey("queue_slots.id"))
+    agency: Mapped[str] = mapped_column(String(40))
+    service: Mapped[str] = mapped_column(String(40))
+    day: Mapped[dt.date] = mapped_column(Date)
+    channel: Mapped[str] = mapped_column(String(8))
+    starts_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    number: Mapped[int] = mapped_column(Integer)
+    queue_no: Mapped[str] = mapped_column(String(10))  # the channel's prefix and the number: W012
+    person_key: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    nid_masked: Mapped[str | None] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(String(20))  # for the queue's SMS only
+    language: Mapped[str] = mapped_column(String(2), default="th", server_default="th")
+    status: Mapped[str] = mapped_column(String(12))  # booked | checked_in | served | cancelled | released
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    checked_in_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class QueueOtp(Base):
+    """A one-time code sent by SMS to confirm a mobile number: only its keyed hash (over the code, the
+    number and this row's random id) is kept, with its expiry and the attempts made."""
+
+    __tablename__ = "queue_otps"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    verified_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())

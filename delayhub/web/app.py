@@ -24,7 +24,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..registry import Registry
-from . import auth, desk, lateness, tracking
+from . import auth, desk, lateness, queue_api, queue_pages, tracking
 from .accounts import SESSION_LIFETIME
 from .csrf import CsrfRefused
 from .deps import SESSION_TOKEN, Forbidden, Hub, LoginRequired
@@ -90,10 +90,12 @@ def create_app(store_url: str | None = None, *, registry: Registry | None = None
                        https_only=os.environ.get(SECURE_COOKIES_ENV, "") == "1")
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount(queue_api.API_PREFIX, queue_api.create_api(hub))  # public: the queue's JSON API; first, it is hot
     app.include_router(auth.router)
     app.include_router(lateness.router)
     app.include_router(desk.router)
     app.include_router(tracking.router)  # public: the citizen's tracking page
+    app.include_router(queue_pages.router)  # public: booking a queue, the kiosk and its ticket
 
     @app.get("/", name="home")
     def home(request: Request) -> Response:

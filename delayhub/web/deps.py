@@ -23,7 +23,13 @@ SESSION_TOKEN = "sid"  # in the signed cookie: the token of a row in web_session
 # signing in with OpenID Connect (web/oidc.py: state, nonce and PKCE; 404 unless configured).
 PUBLIC_ROUTES = frozenset({"login", "login_submit", "health", "home", "static",
                            "track", "track_submit", "track_view", "track_letter",
-                           "login_oidc", "login_oidc_callback"})
+                           "login_oidc", "login_oidc_callback",
+                           # the central queue's public pages (web/queue_pages.py): bookers prove their
+                           # number by SMS code, kiosks by their key, links by a signature
+                           "queue_home", "queue_agency", "queue_web", "queue_web_submit", "queue_mobile",
+                           "queue_mobile_submit", "queue_code", "queue_code_submit", "queue_booking", "queue_cancel",
+                           "queue_change", "queue_change_submit", "queue_add_phone", "queue_kiosk",
+                           "queue_kiosk_submit", "queue_kiosk_ticket", "queue_kiosk_check_in", "queue_ticket_pdf"})
 
 
 class LoginRequired(Exception):

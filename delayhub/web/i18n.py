@@ -239,10 +239,11 @@ def merge(catalogue: dict[str, dict[str, str]]) -> None:
 
 
 def _merge_areas() -> None:
-    from . import i18n_desk, i18n_oidc, i18n_tracking
+    from . import i18n_desk, i18n_oidc, i18n_queue, i18n_tracking
 
     merge(i18n_desk.MESSAGES)
     merge(i18n_oidc.MESSAGES)
+    merge(i18n_queue.MESSAGES)
     merge(i18n_tracking.MESSAGES)
 
 
