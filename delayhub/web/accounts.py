@@ -151,12 +151,19 @@ def login(store: HubStore, username: str, password: str) -> LoginOutcome:
             row.password_hash = hash_password(password)
         before = {"last_login_at": row.last_login_at}
         row.last_login_at = now
-        token = secrets.token_urlsafe(32)
-        s.execute(delete(WebSession).where(WebSession.expires_at < now))  # sessions long over
-        s.add(WebSession(id=_session_key(token), user_id=row.id, created_at=now, expires_at=now + SESSION_LIFETIME))
+        token = open_session(s, row.id, now)
         user = WebUser.of(row)
         audit(s, user, "login", subject, before, {"last_login_at": now})
         return LoginOutcome(user, token)
+
+
+def open_session(s: Session, user_id: int, now: dt.datetime) -> str:
+    """Start a session for a user who has just proven who they are (password or OpenID Connect);
+    returns the cookie's token. Only its hash is kept, so the table gives nobody a usable cookie."""
+    token = secrets.token_urlsafe(32)
+    s.execute(delete(WebSession).where(WebSession.expires_at < now))  # sessions long over
+    s.add(WebSession(id=_session_key(token), user_id=user_id, created_at=now, expires_at=now + SESSION_LIFETIME))
+    return token
 
 
 def session_user(store: HubStore, token: str) -> WebUser | None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,14 +28,14 @@ import authlib.deprecate  # noqa: F401  (sets authlib's own warning filter befor
 from authlib.common.errors import AuthlibBaseError
 from fastapi import Request
 from joserfc.errors import JoseError
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from .. import config
 from ..store import HubStore
-from ..store.models import User, WebSession
-from .accounts import SESSION_LIFETIME, Role, WebUser, _session_key, normalise_username
+from ..store.models import User
+from .accounts import Role, WebUser, normalise_username, open_session
 from .audit import audit
 
 with warnings.catch_warnings():
@@ -224,10 +223,7 @@ def _open_session(store: HubStore, conf: OidcSettings, claims: dict[str, Any]) -
             return OidcOutcome(None, reason="role")
         before = {"last_login_at": row.last_login_at}
         row.last_login_at = now
-        token = secrets.token_urlsafe(32)
-        s.execute(delete(WebSession).where(WebSession.expires_at < now))  # sessions long over
-        s.add(WebSession(id=_session_key(token), user_id=row.id, created_at=now,
-                         expires_at=now + SESSION_LIFETIME))
+        token = open_session(s, row.id, now)
         user = WebUser.of(row)
         audit(s, user, "login_oidc", subject, before, {"last_login_at": now, **seen})
         return OidcOutcome(user, token)
