@@ -476,6 +476,7 @@ class QueueBooking(Base):
               postgresql_where=text("active"), sqlite_where=text("active")),
         Index("ix_queue_bookings_status_starts", "status", "starts_at"),
         Index("ix_queue_bookings_slot", "slot_id"),
+        Index("ix_queue_bookings_agency_day_status", "agency", "day", "status"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ref: Mapped[str] = mapped_column(String(24))  # the random half of the booking's signed link
@@ -492,11 +493,38 @@ class QueueBooking(Base):
     nid_masked: Mapped[str | None] = mapped_column(String(20))
     phone: Mapped[str | None] = mapped_column(String(20))  # for the queue's SMS only
     language: Mapped[str] = mapped_column(String(2), default="th", server_default="th")
-    status: Mapped[str] = mapped_column(String(12))  # booked | checked_in | served | cancelled | released
+    # booked | checked_in | called | served | no_show | cancelled | released | closed (day off declared)
+    status: Mapped[str] = mapped_column(String(12))
     active: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     checked_in_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    # the counter side (migration 0011): where and when called, how often, the measured times
+    counter: Mapped[str | None] = mapped_column(String(20))  # called to, or transferred to
+    calls: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    first_called_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    called_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    wait_seconds: Mapped[int | None] = mapped_column(Integer)  # check-in (or slot start) to first call
+    service_seconds: Mapped[int | None] = mapped_column(Integer)  # last call to served
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())  # the day-before reminder
+    near_alerted_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())  # "your turn is near"
+
+
+class QueueHallCall(Base):
+    """One call shown in the hall (queue number → counter), in order: every web process serving a hall
+    display reads new rows from here, woken by PostgreSQL NOTIFY (or Redis) when one is written."""
+
+    __tablename__ = "queue_hall_calls"
+    __table_args__ = (Index("ix_queue_hall_calls_agency_id", "agency", "id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agency: Mapped[str] = mapped_column(String(40))
+    day: Mapped[dt.date] = mapped_column(Date)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("queue_bookings.id"))
+    queue_no: Mapped[str] = mapped_column(String(10))
+    counter: Mapped[str] = mapped_column(String(20))
+    service: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(8))  # call | recall
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
 class QueueOtp(Base):
