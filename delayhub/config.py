@@ -35,6 +35,11 @@ def database_url() -> str:
     return f"sqlite:///{path}"
 
 
+def db_pool_size() -> int:
+    """Connections a process keeps open to a server database (and as many more at a peak)."""
+    return int(os.environ.get("DELAYHUB_DB_POOL_SIZE") or 20)
+
+
 def mappings_dir() -> Path:
     return Path(os.environ.get("DELAYHUB_MAPPINGS") or project_root() / "mappings")
 

@@ -413,7 +413,7 @@ class Desk:
         else:  # the previous page: read back from its cursor, then turn it the right way round
             query = query.where(key < before_key if by_number else key > before_key) \
                 .order_by(key.desc() if by_number else key.asc())
-        with self.store.session() as s:
+        with self.store.autocommit() as s:
             found = list(s.execute(query.limit(size + 1)))
         more = len(found) > size
         found = found[:size]
@@ -437,7 +437,7 @@ class Desk:
             return []
         query = (select(*_LIST_COLUMNS).where(self.scope.clause(), Request.agency == self.department, self._prefix(q))
                  .order_by(self._number).limit(SEARCH_LIMIT))
-        with self.store.session() as s:
+        with self.store.autocommit() as s:
             found = list(s.execute(query))
         today = config.today()
         return [self._list_row(r, today) for r in found]

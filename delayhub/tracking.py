@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import quote, urlencode
 
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import and_, case, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from . import config
@@ -196,33 +196,36 @@ class StoreLimiter:
 
     def hit(self, keys: Sequence[tuple[Limit, str]], now: float | None = None) -> Verdict:
         now = time.time() if now is None else now
-        seen = []
         t = RateLimit.__table__.c
-        with self.store.transaction() as s:
-            for limit, key in keys:
-                w, name = int(now // limit.window), bucket(limit, key)
-                expires = dt.datetime.fromtimestamp((w + 2) * limit.window, dt.UTC)
-                # Inside ON CONFLICT the row's columns are its values before this statement, on both
-                # databases, and the row stays locked until the statement ends: no count is lost.
-                stmt = self._insert(RateLimit).values(bucket=name, window_no=w, hits=1, prev_hits=0,
-                                                      expires_at=expires)
-                stmt = stmt.on_conflict_do_update(index_elements=[t.bucket], set_={
-                    "prev_hits": case((t.window_no == w, t.prev_hits), (t.window_no == w - 1, t.hits), else_=0),
-                    "hits": case((t.window_no == w, t.hits + 1), else_=1),
-                    "window_no": w,
-                    "expires_at": expires,
-                }).returning(t.hits, t.prev_hits)
-                hits, prev = s.execute(stmt).one()
-                seen.append((limit, name, w, hits, prev))
+        planned = {}
+        for limit, key in keys:
+            w, name = int(now // limit.window), bucket(limit, key)
+            planned[name] = (limit, w, dt.datetime.fromtimestamp((w + 2) * limit.window, dt.UTC))
+        stmt = self._insert(RateLimit).values([
+            {"bucket": name, "window_no": w, "hits": 1, "prev_hits": 0, "expires_at": expires}
+            for name, (_limit, w, expires) in planned.items()])
+        new_w = stmt.excluded.window_no  # each row's own window (the limits' lengths differ)
+        # Inside ON CONFLICT the row's columns are its values before this statement, on both databases,
+        # and each row stays locked until the statement ends: no count is lost. One statement for every
+        # bucket, in autocommit: one round trip (the table is UNLOGGED on PostgreSQL: no flush to wait for).
+        stmt = stmt.on_conflict_do_update(index_elements=[t.bucket], set_={
+            "prev_hits": case((t.window_no == new_w, t.prev_hits), (t.window_no == new_w - 1, t.hits), else_=0),
+            "hits": case((t.window_no == new_w, t.hits + 1), else_=1),
+            "window_no": new_w,
+            "expires_at": stmt.excluded.expires_at,
+        }).returning(t.bucket, t.hits, t.prev_hits)
+        with self.store.autocommit() as s:
+            counts = {name: (hits, prev) for name, hits, prev in s.execute(stmt)}
             if next(self._hits) % self.PURGE_EVERY == 0:
                 s.execute(delete(RateLimit).where(RateLimit.expires_at < dt.datetime.fromtimestamp(now, dt.UTC)))
-        return _judge(seen, now)
+        return _judge([(limit, name, w, *counts[name]) for name, (limit, w, _e) in planned.items()], now)
 
     def refund(self, verdict: Verdict) -> None:
-        with self.store.transaction() as s:
-            for name, window_no, _window in verdict.counted:
-                s.execute(update(RateLimit).where(RateLimit.bucket == name, RateLimit.window_no == window_no,
-                                                  RateLimit.hits > 0).values(hits=RateLimit.hits - 1))
+        t = RateLimit
+        with self.store.autocommit() as s:
+            s.execute(update(t).where(t.hits > 0, or_(*(and_(t.bucket == name, t.window_no == window_no)
+                                                         for name, window_no, _window in verdict.counted)))
+                      .values(hits=t.hits - 1))
 
 
 class RedisLimiter:
@@ -372,7 +375,7 @@ class Tracker:
         query = (select(Request.id, Request.agency, Request.request_no, Request.applicant_phone,
                         Request.applicant_nid_hash)
                  .where(Request.request_no.in_(spellings)).order_by(Request.id).limit(MAX_CANDIDATES))
-        with self.store.session() as s:
+        with self.store.autocommit() as s:
             return [_Candidate(*row) for row in s.execute(query)]
 
     def details(self, request_id: int, today: dt.date | None = None) -> TrackedRequest:

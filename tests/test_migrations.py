@@ -52,3 +52,20 @@ def test_the_migrated_schema_is_the_one_the_code_declares(store_url: str) -> Non
     expression = {"ix_requests_agency_request_no_c"}
     drift = [d for d in diff if not (d[0] in ("add_index", "remove_index") and d[1].name in expression)]
     assert drift == []
+
+
+def test_the_tracking_counters_need_no_flush_to_disk_on_postgresql(store_url: str) -> None:
+    """Every look-up writes its counters: on PostgreSQL they live in an UNLOGGED table, so the commit does
+    not wait for the disk; going back makes the table logged again."""
+    HubStore.open(store_url).close()
+    engine = create_engine(store_url)
+    if engine.dialect.name != "postgresql":
+        engine.dispose()
+        return
+    persistence = "SELECT relpersistence FROM pg_class WHERE relname = 'rate_limits'"
+    with engine.connect() as conn:
+        assert conn.execute(text(persistence)).scalar() == "u"
+    command.downgrade(alembic_config(store_url), "0012")
+    with engine.connect() as conn:
+        assert conn.execute(text(persistence)).scalar() == "p"
+    engine.dispose()

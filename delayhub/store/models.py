@@ -407,7 +407,8 @@ class RateLimit(Base):
     """Attempts in one bucket (a limit and whom it counts, e.g. one client or one request number),
     counted in fixed windows of the limit's length; the previous window's count makes the estimate
     slide. The bucket holds a keyed hash, never an address or a request number in clear. One UPSERT
-    counts an attempt, so concurrent attempts on any number of processes are each counted once."""
+    counts an attempt, so concurrent attempts on any number of processes are each counted once.
+    UNLOGGED on PostgreSQL (migration 0013): counters need no flush to disk, and a crash only resets them."""
 
     __tablename__ = "rate_limits"
     bucket: Mapped[str] = mapped_column(String(100), primary_key=True)

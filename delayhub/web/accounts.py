@@ -168,7 +168,7 @@ def open_session(s: Session, user_id: int, now: dt.datetime) -> str:
 
 def session_user(store: HubStore, token: str) -> WebUser | None:
     """The person behind a session token, while the session is open and the account active."""
-    with store.session() as s:
+    with store.autocommit() as s:
         row = s.scalar(select(User).join(WebSession, WebSession.user_id == User.id).where(
             WebSession.id == _session_key(token), WebSession.ended_at.is_(None),
             WebSession.expires_at > config.now(), User.active.is_(True)))
