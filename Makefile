@@ -26,7 +26,7 @@ test: setup
 	$(VENV)/bin/pytest
 
 bench: setup
-	for b in bench/*.py; do $(VENV)/bin/python $$b || exit 1; done
+	for b in bench/[!_]*.py; do $(VENV)/bin/python $$b || exit 1; done
 
 clean:
 	rm -rf var/

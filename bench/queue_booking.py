@@ -27,18 +27,13 @@ import datetime as dt
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-import uuid
 from pathlib import Path
 
-import requests
 import sqlalchemy
 import yaml
+from _common import ROOT, run_wrk, scratch_database, web_app
 
 from delayhub.config import TIMEZONE
 from delayhub.normalise import national_id_check_digit
@@ -49,9 +44,7 @@ from delayhub.registry import Registry
 from delayhub.store import HubStore
 from delayhub.web.queue_api import queue_key
 
-ROOT = Path(__file__).resolve().parents[1]
 LUA = ROOT / "bench" / "queue_booking.lua"
-PG_ADMIN = os.environ.get("DELAYHUB_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 SECRET = "bench-queue-secret-" + "q" * 40
 NOW = dt.datetime(2026, 11, 26, 7, 30, tzinfo=TIMEZONE)  # a Thursday, before opening: every slot is bookable
 SPREAD = ("MOC-DBD", "MOC-DIP-TM", "MOPH-FDA-FOOD", "MOI-DOPA-BORA", "MOI-DPT-BCD", "MIND-DIW-FLD")
@@ -117,10 +110,7 @@ def prepare(folder: Path, name: str, people: People, targets: list[tuple[str, in
 
 
 def wrk(base: str, prefix: str, clients: int, seconds: float, threads: int) -> dict:
-    out = subprocess.run(["wrk", f"-t{threads}", f"-c{clients}", f"-d{int(seconds)}s", "--timeout", "10s",
-                          "-s", str(LUA), base, "--", prefix], capture_output=True, text=True, check=True)
-    line = next(x for x in out.stdout.splitlines() if x.startswith("{"))
-    result = json.loads(line)
+    result = run_wrk(base, LUA, clients, seconds, prefix, threads=threads)
     seconds_run = result["duration_us"] / 1e6
     booked = result["statuses"].get("201", 0)
     return {"clients": clients, "seconds": round(seconds_run, 1), "bookings": booked,
@@ -128,12 +118,6 @@ def wrk(base: str, prefix: str, clients: int, seconds: float, threads: int) -> d
             "p95_ms": round(result["p95_us"] / 1000, 1), "p99_ms": round(result["p99_us"] / 1000, 1),
             "other_answers": {k: v for k, v in result["statuses"].items() if k != "201"},
             "socket_errors": result["socket_errors"]}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def checks(url: str) -> dict:
@@ -164,42 +148,32 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk")
 
-    name = f"delayhub_bench_queue_{uuid.uuid4().hex[:8]}"
-    admin = sqlalchemy.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
     tmp = Path(tempfile.mkdtemp(prefix="queue-bench-"))
-    server = None
     try:
-        write_settings(tmp / "queue")
-        env = {**os.environ, "DELAYHUB_DATABASE_URL": url, "DELAYHUB_WEB_SECRET": SECRET,
-               "DELAYHUB_NOW": NOW.isoformat(), "DELAYHUB_QUEUE_SETTINGS": str(tmp / "queue"),
-               "DELAYHUB_VAR": str(tmp / "var"), "DELAYHUB_ROOT": str(ROOT)}
-        os.environ.update({k: env[k] for k in ("DELAYHUB_NOW", "DELAYHUB_QUEUE_SETTINGS", "DELAYHUB_VAR")})
-        store = HubStore.open(url)  # migrated, and the slots made, before the server starts
-        registry = Registry.load()
-        queue = Queue(store, registry, load_all(registry), queue_key(SECRET))
-        spread: list[tuple[str, int]] = []
-        for agency in SPREAD:
-            for day, _free in queue.days(agency, "S1", "web", NOW)[:5]:
-                spread += [(agency, s.id) for s, _ in queue.slots(agency, "S1", "web", day, NOW)]
-        hot = [(HOT, queue.slots(HOT, "S1", "web", NOW.date(), NOW)[0][0].id)]
-        race = [(RACE, queue.slots(RACE, "S1", "web", NOW.date(), NOW)[0][0].id)]
-        store.close()
+        with scratch_database("delayhub_bench_queue") as url:
+            print(json.dumps(run(url, tmp, args), ensure_ascii=False))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "delayhub.web.app:create_app",
-                                   "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers),
-                                   "--no-access-log", "--log-level", "warning", "--loop", "uvloop",
-                                   "--http", "httptools"], env=env, cwd=ROOT)
-        for _ in range(300):
-            try:
-                if requests.get(f"{base}/health", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.1)
+
+def run(url: str, tmp: Path, args: argparse.Namespace) -> dict:
+    write_settings(tmp / "queue")
+    env = {**os.environ, "DELAYHUB_DATABASE_URL": url, "DELAYHUB_WEB_SECRET": SECRET,
+           "DELAYHUB_NOW": NOW.isoformat(), "DELAYHUB_QUEUE_SETTINGS": str(tmp / "queue"),
+           "DELAYHUB_VAR": str(tmp / "var"), "DELAYHUB_ROOT": str(ROOT)}
+    os.environ.update({k: env[k] for k in ("DELAYHUB_NOW", "DELAYHUB_QUEUE_SETTINGS", "DELAYHUB_VAR")})
+    store = HubStore.open(url)  # migrated, and the slots made, before the server starts
+    registry = Registry.load()
+    queue = Queue(store, registry, load_all(registry), queue_key(SECRET))
+    spread: list[tuple[str, int]] = []
+    for agency in SPREAD:
+        for day, _free in queue.days(agency, "S1", "web", NOW)[:5]:
+            spread += [(agency, s.id) for s, _ in queue.slots(agency, "S1", "web", day, NOW)]
+    hot = [(HOT, queue.slots(HOT, "S1", "web", NOW.date(), NOW)[0][0].id)]
+    race = [(RACE, queue.slots(RACE, "S1", "web", NOW.date(), NOW)[0][0].id)]
+    store.close()
+
+    with web_app(env, args.workers) as base:
         people = People(queue_key(SECRET))
         per_run = int(4000 * args.seconds) + 20_000  # more bodies than any run can send: nobody twice
         t = args.threads
@@ -225,18 +199,7 @@ def main() -> None:
             **checks(url),
             "peers": PEERS,
         }
-        print(json.dumps(result, ensure_ascii=False))
-    finally:
-        if server is not None:
-            server.send_signal(signal.SIGINT)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-        shutil.rmtree(tmp, ignore_errors=True)
+    return result
 
 
 if __name__ == "__main__":

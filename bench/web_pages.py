@@ -36,29 +36,24 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import requests
 import sqlalchemy
+from _common import ROOT, run_wrk, scratch_database, web_app
 
 from delayhub.registry import Registry
 from delayhub.store import HubStore
 from delayhub.tracking import display_code, tracking_code
 from delayhub.web.accounts import seed_demo_accounts
 
-ROOT = Path(__file__).resolve().parents[1]
 LUA = ROOT / "bench" / "web_pages.lua"
-PG_ADMIN = os.environ.get("DELAYHUB_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 SECRET = "bench-web-pages-secret-" + "w" * 40
 PII_KEY = "bench-web-pages-pii-key"
 OFFICER, PASSWORD, DIVISION = "officer.moc-dbd-reg", "officer-demo-2569", "MOC-DBD-REG"
@@ -167,10 +162,7 @@ def csrf_of(page: str) -> str:
 
 def wrk(base: str, paths: Path, clients: int, seconds: int, expected: int, *, cookie: str = "-",
         addresses: int = 0) -> dict[str, Any]:
-    out = subprocess.run(["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "--timeout", "10s", "-s", str(LUA),
-                          base, "--", str(paths), cookie, str(addresses)],
-                         capture_output=True, text=True, check=True)
-    result = json.loads(next(x for x in out.stdout.splitlines() if x.startswith("{")))
+    result = run_wrk(base, LUA, clients, seconds, str(paths), cookie, str(addresses))
     ok = result["statuses"].get(str(expected), 0)
     return {"clients": clients, "pages_per_s": round(ok / (result["duration_us"] / 1e6)),
             "p50_ms": round(result["p50_us"] / 1000, 1), "p95_ms": round(result["p95_us"] / 1000, 1),
@@ -228,12 +220,6 @@ def view_paths(base: str, lookups: list[str], folder: Path) -> Path:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=1_000_000, help="requests in the store (default 1,000,000)")
@@ -243,40 +229,29 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk")
 
-    name = f"delayhub_bench_web_{uuid.uuid4().hex[:8]}"
-    admin = sqlalchemy.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
     tmp = Path(tempfile.mkdtemp(prefix="web-pages-bench-"))
-    server = None
     try:
-        env = {**os.environ, "DELAYHUB_DATABASE_URL": url, "DELAYHUB_WEB_SECRET": SECRET,
-               "DELAYHUB_PII_KEY": PII_KEY, "DELAYHUB_VAR": str(tmp / "var"), "DELAYHUB_ROOT": str(ROOT)}
-        os.environ.update({k: env[k] for k in ("DELAYHUB_PII_KEY", "DELAYHUB_VAR")})
-        registry = Registry.load()
-        store = HubStore.open(url)  # migrated
-        seed_demo_accounts(store, registry)
-        store.close()
-        today = dt.date.today()
-        load_seconds = fill(url, args.n, registry, today)
-        desk_file, kinds = desk_paths(url, tmp)
-        health_file = tmp / "health.txt"
-        health_file.write_text("/health\n", encoding="utf-8")
+        with scratch_database("delayhub_bench_web") as url:
+            print(json.dumps(run(url, tmp, args), ensure_ascii=False))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "delayhub.web.app:create_app",
-                                   "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers),
-                                   "--no-access-log", "--log-level", "warning", "--loop", "uvloop",
-                                   "--http", "httptools", "--proxy-headers", "--forwarded-allow-ips", "127.0.0.1"],
-                                  env=env, cwd=ROOT)
-        for _ in range(300):
-            try:
-                if requests.get(f"{base}/health", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.1)
+
+def run(url: str, tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
+    env = {**os.environ, "DELAYHUB_DATABASE_URL": url, "DELAYHUB_WEB_SECRET": SECRET,
+           "DELAYHUB_PII_KEY": PII_KEY, "DELAYHUB_VAR": str(tmp / "var"), "DELAYHUB_ROOT": str(ROOT)}
+    os.environ.update({k: env[k] for k in ("DELAYHUB_PII_KEY", "DELAYHUB_VAR")})
+    registry = Registry.load()
+    store = HubStore.open(url)  # migrated
+    seed_demo_accounts(store, registry)
+    store.close()
+    today = dt.date.today()
+    load_seconds = fill(url, args.n, registry, today)
+    desk_file, kinds = desk_paths(url, tmp)
+    health_file = tmp / "health.txt"
+    health_file.write_text("/health\n", encoding="utf-8")
+
+    with web_app(env, args.workers, "--proxy-headers", "--forwarded-allow-ips", "127.0.0.1") as base:
         http = sign_in(base)
         cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
         track_file, lookups, anonymous = tracking_paths(url, tmp, base)
@@ -291,27 +266,16 @@ def main() -> None:
         tracking = measure(base, track_file, s, 303, cookie=anonymous, addresses=ADDRESSES)
         view = measure(base, views_file, s, 200)
         health = measure(base, health_file, s, 200)
-        print(json.dumps({
-            "bench": "web_pages", "requests": args.n, "desk_list": desk, "tracking": tracking,
-            "tracking_view": view, "target": "p95 <= 100 ms at 20 clients",
-            "target_met": all(x["p95_ms_20"] <= 100 for x in (desk, tracking, view)),
-            "peer": "GET /health on the same server and wrk loop (no template, no query): the ceiling",
-            "peer_health": health, "database": "postgresql", "uvicorn_workers": args.workers,
-            "cpus": os.cpu_count(), "wrk_seconds": s, "load_seconds": round(load_seconds, 1),
-            "rate_limiter": "untouched; each look-up from its own client address (X-Forwarded-For, trusted "
-                            "from 127.0.0.1), every one a match, so its attempt is given back",
-        }, ensure_ascii=False))
-    finally:
-        if server is not None:
-            server.send_signal(signal.SIGINT)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-        shutil.rmtree(tmp, ignore_errors=True)
+    return {
+        "bench": "web_pages", "requests": args.n, "desk_list": desk, "tracking": tracking,
+        "tracking_view": view, "target": "p95 <= 100 ms at 20 clients",
+        "target_met": all(x["p95_ms_20"] <= 100 for x in (desk, tracking, view)),
+        "peer": "GET /health on the same server and wrk loop (no template, no query): the ceiling",
+        "peer_health": health, "database": "postgresql", "uvicorn_workers": args.workers,
+        "cpus": os.cpu_count(), "wrk_seconds": s, "load_seconds": round(load_seconds, 1),
+        "rate_limiter": "untouched; each look-up from its own client address (X-Forwarded-For, trusted "
+                        "from 127.0.0.1), every one a match, so its attempt is given back",
+    }
 
 
 if __name__ == "__main__":
