@@ -86,3 +86,29 @@ def sqlite_store(tmp_path: Path):
     hub = HubStore.open(f"sqlite:///{tmp_path / 'hub.db'}")
     yield hub
     hub.close()
+
+
+@pytest.fixture
+def old_store(store_url: str):
+    """A store migrated only up to ``revision`` holding one request numbered OLD-1 (returns its id): what a
+    migration after it must carry forward."""
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from delayhub.store.migrate import alembic_config
+
+    def make(revision: str) -> int:
+        command.upgrade(alembic_config(store_url), revision)
+        engine = create_engine(store_url)
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO requests (agency, request_no, ministry, department, process_code, manual_id,"
+                " submitted_on, pauses, status, source_connector, source_record_id, source_fetched_at, checksum,"
+                " created_at, updated_at) VALUES ('MOC-DBD', 'OLD-1', 'MOC', 'MOC-DBD', 'DBD-REG-01',"
+                " 'MOC-DBD-001', '2026-11-02', '[]', 'in_progress', 'moc-dbd-registration', '1',"
+                " '2026-11-02 01:00:00', :c, '2026-11-02 01:00:00', '2026-11-02 01:00:00')"), {"c": "0" * 64})
+            request_id = conn.execute(text("SELECT id FROM requests WHERE request_no = 'OLD-1'")).scalar_one()
+        engine.dispose()
+        return request_id
+
+    return make

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -260,17 +261,9 @@ def test_english_sms_fits_two_parts_uncut_as_the_thai_one_does(department: str) 
 
 # --- the schema change ----------------------------------------------------------------------------------
 
-def test_upgrade_from_0005_keeps_requests_as_thai_and_downgrades_cleanly(store_url: str) -> None:
-    command.upgrade(alembic_config(store_url), "0005")
-    engine = create_engine(store_url)
-    with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO requests (agency, request_no, ministry, department, process_code, manual_id, submitted_on,"
-            " pauses, status, source_connector, source_record_id, source_fetched_at, checksum, created_at, updated_at)"
-            " VALUES ('MOC-DBD', 'OLD-1', 'MOC', 'MOC-DBD', 'DBD-REG-01', 'MOC-DBD-001', '2026-11-02', '[]',"
-            " 'in_progress', 'moc-dbd-registration', '1', '2026-11-02 01:00:00', :c, '2026-11-02 01:00:00',"
-            " '2026-11-02 01:00:00')"), {"c": "0" * 64})
-    engine.dispose()
+def test_upgrade_from_0005_keeps_requests_as_thai_and_downgrades_cleanly(
+        store_url: str, old_store: Callable[[str], int]) -> None:
+    old_store("0005")
     HubStore.open(store_url).close()  # upgrades to head
     engine = create_engine(store_url)
     with engine.connect() as conn:

@@ -7,10 +7,10 @@ import datetime as dt
 import hashlib
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from alembic import command
 from sqlalchemy import create_engine, select, text
 from test_letters import lines, pdftotext
 from test_sweep import standard
@@ -22,7 +22,6 @@ from delayhub.errors import TemporaryDeliveryError
 from delayhub.mapping import load_all
 from delayhub.registry import Registry
 from delayhub.store import HubStore
-from delayhub.store.migrate import alembic_config
 from delayhub.store.models import Letter, Outbox
 from delayhub.sweep import sweep
 
@@ -165,17 +164,11 @@ def test_an_unrecorded_letter_in_the_archive_is_never_overwritten(
     assert letter_row(store, row).sha256 is None
 
 
-def test_letters_numbered_before_the_archive_get_archived_on_their_next_render(store_url: str) -> None:
-    command.upgrade(alembic_config(store_url), "0005")
+def test_letters_numbered_before_the_archive_get_archived_on_their_next_render(
+        store_url: str, old_store: Callable[[str], int]) -> None:
+    rid = old_store("0005")
     engine = create_engine(store_url)
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO requests (agency, request_no, ministry, department, process_code, manual_id, submitted_on,"
-            " pauses, status, source_connector, source_record_id, source_fetched_at, checksum, created_at, updated_at)"
-            " VALUES ('MOC-DBD', 'OLD-1', 'MOC', 'MOC-DBD', 'DBD-REG-01', 'MOC-DBD-001', '2026-11-02', '[]',"
-            " 'in_progress', 'moc-dbd-registration', '1', '2026-11-02 01:00:00', :c, '2026-11-02 01:00:00',"
-            " '2026-11-02 01:00:00')"), {"c": "0" * 64})
-        rid = conn.execute(text("SELECT id FROM requests")).scalar_one()
         conn.execute(text("INSERT INTO letters (request_id, kind, sequence, department, year_be, running_no,"
                           " letter_date) VALUES (:r, 'delay', 1, 'MOC-DBD', 2569, 7, '2026-11-24')"), {"r": rid})
     engine.dispose()

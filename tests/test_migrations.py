@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from alembic import command
 from sqlalchemy import create_engine, text
@@ -11,17 +12,9 @@ from delayhub.store import HubStore
 from delayhub.store.migrate import alembic_config
 
 
-def test_upgrade_from_the_first_revision_keeps_requests_and_fills_new_columns(store_url: str) -> None:
-    command.upgrade(alembic_config(store_url), "0001")
-    engine = create_engine(store_url)
-    with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO requests (agency, request_no, ministry, department, process_code, manual_id, submitted_on,"
-            " pauses, status, source_connector, source_record_id, source_fetched_at, checksum, created_at, updated_at)"
-            " VALUES ('MOC-DBD', 'OLD-1', 'MOC', 'MOC-DBD', 'DBD-REG-01', 'MOC-DBD-001', '2026-11-02', '[]',"
-            " 'in_progress', 'moc-dbd-registration', '1', '2026-11-02 01:00:00', :c, '2026-11-02 01:00:00',"
-            " '2026-11-02 01:00:00')"), {"c": "0" * 64})
-    engine.dispose()
+def test_upgrade_from_the_first_revision_keeps_requests_and_fills_new_columns(
+        store_url: str, old_store: Callable[[str], int]) -> None:
+    old_store("0001")
     hub = HubStore.open(store_url)  # upgrades to head
     with hub.engine.connect() as conn:
         row = conn.execute(text("SELECT request_no, known_on, last_delay_seq, needs_sweep, derived_pauses"
