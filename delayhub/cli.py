@@ -21,6 +21,9 @@ def main(argv: list[str] | None = None) -> int:
     disp.add_argument("--batch", type=int, default=500, help="rows leased at a time (default 500)")
     disp.add_argument("--until-done", type=float, metavar="SECONDS",
                       help="keep going, waiting for retries, until every notice is finished or SECONDS pass")
+    keep = sub.add_parser("housekeeping", help="delete used form tokens, expired sessions and codes, old rate-limit "
+                                               "windows (the notice-sweep DAG runs it daily)")
+    keep.add_argument("--batch", type=_positive, default=5_000, help="rows deleted per transaction (default 5000)")
     conn = sub.add_parser("connector", help="onboard a connector: validate, test the connection, preview records")
     conn_sub = conn.add_subparsers(dest="action", required=True)
     for action, text in (("validate", "check a mappings file: schema and meaning, with line numbers"),
@@ -46,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "dispatch":
         return _dispatch(args)
+    if args.command == "housekeeping":
+        return _housekeeping(args)
     if args.command == "migrate":
         from delayhub.store import HubStore
 
@@ -74,6 +79,28 @@ def _dispatch(args: argparse.Namespace) -> int:
         store.close()
     print(json.dumps(stats, ensure_ascii=False, default=str))
     return 1 if stats.get("pending") else 0
+
+
+def _positive(text: str) -> int:
+    value = int(text) if text.strip().isdigit() else 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
+def _housekeeping(args: argparse.Namespace) -> int:
+    import json
+
+    from delayhub.housekeeping import housekeeping
+    from delayhub.store import HubStore
+
+    store = HubStore.open()
+    try:
+        deleted = housekeeping(store, batch=args.batch)
+    finally:
+        store.close()
+    print(json.dumps({"deleted": deleted}))
+    return 0
 
 
 def _connector(args: argparse.Namespace) -> int:

@@ -231,12 +231,12 @@ class Preview:
 
     @property
     def processing_days(self) -> int | None:
-        return self.manual.processing_days if self.manual and self.manual.processing_days else None
+        return self.manual.processing_days if self.manual is not None else None
 
     @property
     def incomplete_manual(self) -> bool:
         """A manual is chosen but says no processing time: nothing can be saved on it yet."""
-        return self.manual is not None and not self.manual.processing_days
+        return self.manual is not None and self.manual.is_draft
 
 
 @dataclass(frozen=True)
@@ -374,7 +374,7 @@ class Desk:
         if manual is not None and not self.scope.covers(self.registry.agencies[manual.division], self.registry):
             manual = None
         start = _date_or_none(clock_started_on) or _date_or_none(submitted_on)
-        if manual is None or not manual.processing_days or start is None:
+        if manual is None or manual.processing_days is None or start is None:  # a draft gives no due date
             return Preview(manual, start, None)
         department = self.registry.department_of(manual.division)
         cal = self.rules.calendar.for_agency(manual.division, department.code, department.parent)
@@ -812,7 +812,7 @@ class Desk:
                        {m.manual_id: m for m in choices.manuals
                         if process and m.division == process.division and m.process_code == process.code},
                        skip=process is None)
-        if manual is not None and not manual.processing_days:
+        if manual is not None and manual.is_draft:
             problems.append(Problem("manual_id", "no_processing_time"))
         submitted = self._day(problems, "submitted_on", form.submitted_on)
         clock = self._day(problems, "clock_started_on", form.clock_started_on, not_before=submitted,

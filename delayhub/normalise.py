@@ -192,6 +192,10 @@ def normalise(raw: dict[str, Any], mapping: Mapping, registry: Registry,
         if owner != mapping.agency["department"]:
             problems.append(Problem("manual_id", f"manual '{manual.manual_id}' belongs to {owner}, "
                                                  f"not {mapping.agency['department']}"))
+        if manual.is_draft:  # known, but no due date can come from it: stored only once it is completed
+            problems.append(Problem("manual_id", f"manual '{manual.manual_id}' is a draft: data/registry/manuals.csv "
+                                                 f"gives it no processing_days yet, so no due date can be set; "
+                                                 f"complete the manual, then the record can be taken"))
         request["agency"].setdefault("division", manual.division)
         request.setdefault("process_code", manual.process_code)
     applicant = request.get("applicant")

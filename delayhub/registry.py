@@ -2,7 +2,9 @@
 
 ``data/registry/agencies.json`` holds the agency tree, ``data/registry/manuals.csv`` the
 manuals: which division owns each, its process and its processing time in working or
-calendar days.
+calendar days. A manual whose ``processing_days`` is left empty is a draft: it is known (the desk
+offers it, a record naming it is not "unknown") but no due date can come from it, so nothing is
+stored on it until the manual is completed.
 """
 
 from __future__ import annotations
@@ -38,8 +40,12 @@ class Manual:
     division: str
     process_code: str
     process_name: str
-    processing_days: int
+    processing_days: int | None  # None: a draft, its processing time not settled yet
     day_unit: str
+
+    @property
+    def is_draft(self) -> bool:
+        return self.processing_days is None
 
 
 @dataclass
@@ -108,13 +114,18 @@ def _load_manuals(path: Path, agencies: dict[str, Agency]) -> dict[str, Manual]:
         if row["day_unit"] not in DAY_UNITS:
             raise ConfigError(str(path), where,
                               f"day_unit '{row['day_unit']}' must be one of {', '.join(DAY_UNITS)}")
-        try:
-            days = int(row["processing_days"])
-        except ValueError:
-            raise ConfigError(str(path), where,
-                              f"processing_days '{row['processing_days']}' is not a whole number") from None
-        if days < 1:
-            raise ConfigError(str(path), where, f"processing_days must be at least 1 (got {days})")
+        text = (row.get("processing_days") or "").strip()
+        days: int | None = None  # empty: a draft manual
+        if text:
+            try:
+                days = int(text)
+            except ValueError:
+                raise ConfigError(str(path), where,
+                                  f"processing_days '{text}' is not a whole number (leave it empty for a draft "
+                                  f"manual whose processing time is not settled yet)") from None
+            if days < 1:
+                raise ConfigError(str(path), where, f"processing_days must be at least 1 (got {days}); leave it "
+                                                    f"empty for a draft manual")
         out[row["manual_id"]] = Manual(row["manual_id"], row["division"], row["process_code"],
                                        row["process_name"], days, row["day_unit"])
     return out

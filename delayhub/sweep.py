@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import logging
 from collections import defaultdict
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,7 @@ from .notices import (
 )
 from .registry import Registry
 from .store import HubStore
+from .survey.invite import requests_finished
 from .tracking import tracking_code
 
 log = logging.getLogger(__name__)
@@ -56,11 +58,16 @@ def _pauses(row: Any) -> list[tuple[dt.date, dt.date | None]]:
 
 
 def due_dates(rows: list[Any], calendar: ThaiCalendar) -> np.ndarray:
-    """Due dates of a batch (NaT where there is none: unknown manual, or an open pause)."""
+    """Due dates of a batch (NaT where there is none: no manual's time and none set before, or an open pause)."""
     out = np.full(len(rows), _NAT)
     groups: dict[ThaiCalendar, list[int]] = defaultdict(list)
     for i, row in enumerate(rows):
         if row.processing_days is None:
+            # No processing time to count from: the manual is a draft again, or gone from the registry. A due
+            # date set before, from the time the request was taken under, stands (its notices go on); none is
+            # ever computed from a missing time.
+            if row.due_on is not None:
+                out[i] = np.datetime64(row.due_on, "D")
             continue
         cal = calendar.for_agency(row.division, row.department, row.ministry)
         if row.pauses or row.derived_pauses:
@@ -113,6 +120,7 @@ class Plan:
     states: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     names: EnglishNames = field(default_factory=EnglishNames)
+    finished: list[int] = field(default_factory=list)  # requests seen finished now: each asked to rate the service
 
 
 def plan_batch(rows: list[Any], registry: Registry, calendar: ThaiCalendar, mappings: dict[str, Mapping],
@@ -143,10 +151,13 @@ def plan_batch(rows: list[Any], registry: Registry, calendar: ThaiCalendar, mapp
                 plan.states.append({"id": row.id, "last_delay_seq": queued})
         elif row.status in FINISHED and not row.result_queued and row.completed_on is not None:
             known_on = known[i].astype(dt.date)
-            if row.processing_days is not None and result_owed(row.completed_on, today, known_on):
+            owed = result_owed(row.completed_on, today, known_on)
+            if (row.processing_days is not None or row.due_on is not None) and owed:
                 notice = NoticeDue("result", 1, row.completed_on, result_late_days(row.completed_on, today))
                 plan.outbox.extend(_rows(row, registry, notice, new_due, None, dispatch, plan.names))
                 plan.counts["notices_owed"] += 1
+            if owed:  # everyone served is asked, whatever the result (not a request finished long before)
+                plan.finished.append(row.id)
             plan.states.append({"id": row.id, "result_queued": True, "needs_sweep": False})
         elif not unfinished[i] and row.status not in FINISHED:  # withdrawn: nothing more is owed
             plan.states.append({"id": row.id, "needs_sweep": False})
@@ -179,14 +190,16 @@ def sweep(store: HubStore, registry: Registry, calendar: ThaiCalendar, mappings:
     store.sync_registry(registry)
     with store.job("sweep") as job:
         for key in ("requests", "overdue", "due_changed", "notices_owed", "late", "outbox_added",
-                    "held_no_reason"):
+                    "held_no_reason", "survey_invited"):
             job.add(key, 0)
         job.stats["calendar"] = calendar.version
         after = 0
         while rows := store.sweep_batch(after, batch):
             after = rows[-1].id
             plan = plan_batch(rows, registry, calendar, mappings, dispatch, today)
-            job.add("outbox_added", store.apply_sweep(plan.due_changes, plan.outbox, plan.states))
+            with store.transaction() as s:  # the result notices and their survey invitations land together
+                job.add("outbox_added", store.apply_sweep(plan.due_changes, plan.outbox, plan.states, session=s))
+                job.add("survey_invited", requests_finished(s, plan.finished))
             job.add("due_changed", len(plan.due_changes))
             for key, n in plan.counts.items():
                 job.add(key, n)
@@ -231,8 +244,11 @@ def _rows(row: Any, registry: Registry, notice: NoticeDue, due: dt.date | None, 
         items.append(dict(channel="email", recipient=row.applicant_email, subject=subject, body=body,
                           payload=payload))
     else:  # no email: the letter goes to the agency's print queue, to be posted
+        # Only a posted letter carries the postal address (its window-envelope block): an emailed one
+        # has no use for it, and it stays out of the email row's facts.
+        posted = {**payload, "applicant_address": row.applicant_address} if row.applicant_address else payload
         items.append(dict(channel="letter", recipient=row.applicant_name or "", subject=subject, body=body,
-                          payload=payload))
+                          payload=posted))
     if row.applicant_phone:
         items.append(dict(channel="sms", recipient=row.applicant_phone, subject="", body=sms_text(ctx)))
     copy_subject, copy_body = opdc_copy(ctx)
@@ -280,7 +296,10 @@ def sweep_request(store: HubStore, registry: Registry, calendar: ThaiCalendar, m
     row = rows[0]
     plan = plan_batch(rows, registry, calendar, mappings, dispatch, today)
     outbox, states = (plan.outbox, plan.states) if notices else ([], [])
-    added = store.apply_sweep(plan.due_changes, outbox, states, session=session)
+    with nullcontext(session) if session is not None else store.transaction() as s:
+        added = store.apply_sweep(plan.due_changes, outbox, states, session=s)
+        if notices:
+            requests_finished(s, plan.finished)
     due = plan.due_changes[-1][2] if plan.due_changes else row.due_on
     queued = tuple(sorted({(r["kind"], r["sequence"]) for r in outbox if r["channel"] != "agency"}))
     last = next((st["last_delay_seq"] for st in states if "last_delay_seq" in st), row.last_delay_seq)

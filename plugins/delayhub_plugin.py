@@ -24,6 +24,7 @@ from delayhub.dispatch.sms_reports import delivery_report_router
 from delayhub.intake import create_app
 from delayhub.store import HubStore
 from delayhub.web.app import create_app as create_web_app
+from delayhub.web.logsafe import ScrubScopeForAccessLog
 
 
 def agency_secret(conn_id: str) -> str | None:
@@ -66,6 +67,9 @@ sms_app.include_router(delivery_report_router(sms_report, sms_report_secret))
 # Signs in its own users (the OPDC's operators among them); every API-server host needs the same
 # DELAYHUB_WEB_SECRET. No I/O here: the session key and the store are read on the first request.
 web_app = create_web_app()
+# The API server logs each request from its ASGI scope (not through uvicorn's logger): the tracking
+# links' second factors and the link tokens are taken out of the scope before it writes the line.
+web_app.add_middleware(ScrubScopeForAccessLog)
 
 
 class DelayhubPlugin(AirflowPlugin):

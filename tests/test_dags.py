@@ -35,6 +35,7 @@ ingest = next(m for m in list(sys.modules.values()) if (getattr(m, "__file__", N
 print(json.dumps({
     "errors": {k: str(v) for k, v in bag.import_errors.items()},
     "dags": {d.dag_id: {"owner": d.owner, "tags": sorted(d.tags), "doc": d.doc_md or "",
+                        "schedule": str(d.schedule), "catchup": d.catchup, "max_active_runs": d.max_active_runs,
                         "tasks": [t.task_id for t in d.tasks], "retries": [t.retries for t in d.tasks],
                         "backoff": [t.retry_exponential_backoff for t in d.tasks],
                         "failure_alert": [bool(t.on_failure_callback) for t in d.tasks],
@@ -67,7 +68,7 @@ def test_every_dag_file_imports_and_each_mapping_has_its_ingest_dag(tmp_path: Pa
     assert bag["errors"] == {}
     expected = {f"ingest_{p.stem.replace('-', '_')}" for p in mapping_files()}
     assert expected == {d for d in bag["dags"] if d.startswith("ingest_")}
-    assert {"notice_sweep", "dispatch_notices"} <= set(bag["dags"])
+    assert {"notice_sweep", "dispatch_notices", "queue_tick"} <= set(bag["dags"])
     dbd = bag["dags"]["ingest_moc_dbd_registration"]
     assert dbd["owner"] == "MOC-DBD กรมพัฒนาธุรกิจการค้า", "the owner is the department, by code and name"
     assert {"delayhub", "ingest", "MOC", "MOC-DBD", "rest"} <= set(dbd["tags"]), "ministry, department, kind"
@@ -112,3 +113,39 @@ def test_a_broken_registry_costs_the_owners_their_names_not_the_dags(tmp_path: P
     bag = dagbag(airflow_env(tmp_path, DELAYHUB_REGISTRY=str(registry)))
     assert bag["errors"] == {}
     assert bag["dags"]["ingest_moc_dbd_registration"]["owner"] == "MOC-DBD"
+
+
+def test_the_queue_tick_runs_every_five_minutes_one_run_at_a_time(tmp_path: Path) -> None:
+    tick = dagbag(airflow_env(tmp_path))["dags"]["queue_tick"]
+    assert tick["schedule"] == "*/5 * * * *" and tick["catchup"] is False and tick["max_active_runs"] == 1
+    assert tick["tasks"] == ["queue_tick"] and tick["owner"] == "opdc"
+    assert {"delayhub", "queue"} <= set(tick["tags"])
+    assert tick["doc"].startswith("### ระบบการจองคิวกลาง") and "python -m delayhub.queueing tick" in tick["doc"]
+
+
+def test_the_queue_tasks_work_is_the_command_lines_and_a_broken_file_fails_it_after_the_others(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DELAYHUB_ROOT", str(ROOT))
+    monkeypatch.setenv("DELAYHUB_VAR", str(tmp_path / "var"))
+    monkeypatch.delenv("DELAYHUB_DATABASE_URL", raising=False)
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow"))
+    monkeypatch.setenv("AIRFLOW_CONFIG", str(ROOT / "airflow.cfg"))
+    monkeypatch.setenv("DELAYHUB_WEB_SECRET", "dag-test-secret-" + "d" * 40)
+    monkeypatch.setenv("DELAYHUB_NOW", "2026-11-25T13:05:00+07:00")
+    monkeypatch.syspath_prepend(str(ROOT / "plugins"))
+    from airflow.sdk.exceptions import AirflowFailException
+    from delayhub_airflow.tasks import run_queue_tick
+
+    try:
+        # every agency's afternoon web places to walk-ins, as `python -m delayhub.queueing tick` does
+        assert run_queue_tick() == {"closed": 0, "released": 0, "handed_over": 108, "reminded": 0,
+                                    "codes_scrubbed": 0}
+        folder = tmp_path / "queue"
+        folder.mkdir()
+        shutil.copy(ROOT / "data" / "queue" / "MOC-DBD.yaml", folder)
+        (folder / "MOI-DPT-BCD.yaml").write_text("agency: MOI-DPT-BCD\n", encoding="utf-8")
+        monkeypatch.setenv("DELAYHUB_QUEUE_SETTINGS", str(folder))
+        with pytest.raises(AirflowFailException, match=r"MOI-DPT-BCD\.yaml: location"):
+            run_queue_tick()
+    finally:
+        sys.modules.pop("delayhub_airflow.tasks", None)

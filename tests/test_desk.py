@@ -31,7 +31,7 @@ from delayhub.desk import (
 )
 from delayhub.mapping import load_all
 from delayhub.normalise import normalise
-from delayhub.registry import Manual, Registry
+from delayhub.registry import Registry
 from delayhub.store import HubStore
 from delayhub.store.models import AuditLog, DeskReason, Outbox, PrintLetter, Request, User
 from delayhub.sweep import sweep
@@ -57,11 +57,8 @@ def desk_form(**changes: Any) -> DeskForm:
     return DeskForm(**values)
 
 
-def with_draft_manual(registry: Registry) -> Registry:
-    """The registry plus a manual registered before its processing time was settled."""
-    draft = Manual("MOC-DBD-009", REG, "DBD-REG-09", "การจดทะเบียนห้างหุ้นส่วนสามัญ (ร่างคู่มือ)",
-                   None, "working")  # type: ignore[arg-type]  # a draft: no processing time yet
-    return Registry(dict(registry.agencies), {**registry.manuals, draft.manual_id: draft}, registry.version)
+# data/registry/manuals.csv's draft: registered before its processing time was settled.
+DRAFT, DRAFT_PROCESS = "MOC-DBD-006", "DBD-FBL-02"
 
 
 @pytest.fixture
@@ -166,14 +163,17 @@ def test_bad_input_is_refused_field_by_field_and_nothing_is_saved(
 
 
 def test_a_manual_without_its_processing_time_shows_no_due_date_and_cannot_be_saved(
-        store: HubStore, registry: Registry, accounts: None, today: D) -> None:
-    desk = officer_desk(store, DeskRules.load(with_draft_manual(registry)))
-    preview = desk.preview("MOC-DBD-009", "2/11/2569")
+        store: HubStore, rules: DeskRules, accounts: None, today: D) -> None:
+    assert rules.registry.manuals[DRAFT].is_draft  # the registry file's own draft, not a test's
+    desk = officer_desk(store, rules, "officer.moc-dbd-fbl")
+    assert DRAFT in [m.manual_id for m in desk.choices().manuals]  # offered: the officer learns it is a draft
+    preview = desk.preview(DRAFT, "2/11/2569")
     assert preview.incomplete_manual and preview.processing_days is None and preview.due_on is None
     with pytest.raises(Invalid) as caught:
-        desk.create(desk_form(process_code="DBD-REG-09", manual_id="MOC-DBD-009"))
+        desk.create(desk_form(division=FBL, process_code=DRAFT_PROCESS, manual_id=DRAFT), "draft-token")
     assert [(p.field, p.code) for p in caught.value.problems] == [("manual_id", "no_processing_time")]
-    assert rows(store, Request) == []
+    assert rows(store, Request) == [] and actions(store) == []
+    assert store.form_used("draft-token") is None  # the same form can be sent once the manual is completed
 
 
 def test_the_same_form_sent_twice_is_saved_once(store: HubStore, rules: DeskRules, accounts: None, today: D) -> None:
@@ -267,7 +267,8 @@ def test_waiting_for_the_applicant_pauses_the_clock_and_completion_owes_the_resu
     desk.change_status("ทบ.2569/10001", "completed", "10/11/2569", "ทะเบียนเลขที่ 0105569001234",
                        view.row.checksum)
     assert desk.issue("ทบ.2569/10001").sweep.queued == (("result", 1),)
-    assert {k for k, *_ in outbox(store, "ทบ.2569/10001")} == {"result"}
+    # the result notice, and (the applicant consented) one invitation to the satisfaction survey
+    assert {k for k, *_ in outbox(store, "ทบ.2569/10001")} == {"result", "survey"}
     view = desk.view("ทบ.2569/10001")
     assert view.closed and view.row.result == "ทะเบียนเลขที่ 0105569001234"
     with pytest.raises(Invalid):
@@ -467,29 +468,27 @@ def test_the_form_says_what_is_wrong_beside_each_field_in_thai_and_saves_nothing
     assert rows(store, Request) == [] and actions(store) == []
 
 
-def test_a_draft_manual_shows_no_data_and_the_request_cannot_be_saved(
-        store: HubStore, store_url: str, registry: Registry, accounts: None, today: D) -> None:
-    from delayhub.intake import IntakeServer
-
-    server = IntakeServer(create_app(store_url, registry=with_draft_manual(registry), secret=SECRET)).start()
-    try:
-        http = sign_in(server.url, "officer.moc-dbd-reg")
-        preview = http.get(f"{server.url}/desk/preview", params={"manual_id": "MOC-DBD-009",
-                                                                 "submitted_on": "2/11/2569"}, timeout=30).text
-        assert re.search(r'id="processing-time">ไม่พบข้อมูล<', preview)
-        assert re.search(r'id="due-on">แสดงผลอัตโนมัติ<', preview) and "กรุณาสั่งร่างคู่มือประชาชน" in preview
-        ready = http.get(f"{server.url}/desk/preview", params={"manual_id": "MOC-DBD-002",
-                                                               "submitted_on": "2/11/2569"}, timeout=30).text
-        assert re.search(r'id="processing-time">3 วันทำการ<', ready)
-        assert re.search(r'id="due-on">5 พฤศจิกายน 2569<', ready)
-        form = new_form(http, server.url)
-        refused = http.post(f"{server.url}/desk/new", timeout=30,
-                            data={**form, "process_code": "DBD-REG-09", "manual_id": "MOC-DBD-009"})
-        assert refused.status_code == 400
-        assert errors_of(refused.text)["manual_id"].startswith("คู่มือนี้ยังไม่ระบุระยะเวลาดำเนินการ")
-        assert rows(store, Request) == []
-    finally:
-        server.stop()
+def test_a_draft_manual_shows_no_data_and_the_request_cannot_be_saved(web: str, store: HubStore) -> None:
+    """The registry file's draft (MOC-DBD-006, processing_days left empty), as the officer sees it."""
+    http = sign_in(web, "officer.moc-dbd-fbl")
+    form_page = http.get(f"{web}/desk/new", timeout=30).text
+    assert f'value="{DRAFT}"' in form_page  # the draft is among the manuals to choose
+    preview = http.get(f"{web}/desk/preview", params={"manual_id": DRAFT, "submitted_on": "2/11/2569"},
+                       timeout=30).text
+    assert re.search(r'id="processing-time">ไม่พบข้อมูล<', preview)
+    assert re.search(r'id="due-on">แสดงผลอัตโนมัติ<', preview)
+    assert re.search(r'id="manual-incomplete">คู่มือนี้ยังไม่ระบุระยะเวลาดำเนินการ กรุณาสั่งร่างคู่มือประชาชน', preview)
+    ready = http.get(f"{web}/desk/preview", params={"manual_id": "MOC-DBD-005", "submitted_on": "2/11/2569"},
+                     timeout=30).text  # the division's complete manual: 60 calendar days
+    assert re.search(r'id="processing-time">60 วัน<', ready) and "manual-incomplete" not in ready
+    assert not re.search(r'id="due-on">(แสดงผลอัตโนมัติ|ไม่พบข้อมูล)<', ready)
+    form = new_form(http, web)
+    refused = http.post(f"{web}/desk/new", timeout=30, data={
+        **form, "division": FBL, "process_code": DRAFT_PROCESS, "manual_id": DRAFT})
+    assert refused.status_code == 400 and "<title>ข้อผิดพลาด: " in refused.text
+    assert errors_of(refused.text) == {"manual_id": "คู่มือนี้ยังไม่ระบุระยะเวลาดำเนินการ จึงยังบันทึกคำขอไม่ได้ "
+                                                    "กรุณาสั่งร่างคู่มือประชาชนให้ครบถ้วนก่อน"}
+    assert rows(store, Request) == [] and actions(store) == []
 
 
 def test_a_double_click_saves_the_request_once(web: str, store: HubStore) -> None:

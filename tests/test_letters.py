@@ -6,14 +6,17 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
+import logging
 import re
 import shutil
 import struct
 import subprocess
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from delayhub.errors import ConfigError
 from delayhub.letters import (
@@ -59,7 +62,8 @@ def notice(kind: str = "delay", **changes: object) -> NoticeContext:
 
 def context(registry: Registry, kind: str = "delay", language: str = "th", code: str = "MOC-DBD",
             folder: Path = SETTINGS, division_code: str = "MOC-DBD-REG", **changes: object) -> LetterContext:
-    extra = {k: changes.pop(k) for k in ("expected_completion", "result_note", "applicant_address") if k in changes}
+    extra = {k: changes.pop(k) for k in ("expected_completion", "result_note", "applicant_address", "survey_url")
+             if k in changes}
     return build_context(notice(kind, **changes), load_settings(code, folder), registry.agencies[code],
                          running_no=1234, letter_date=LETTER_DAY, language=language, division_code=division_code,
                          **extra)  # type: ignore[arg-type]
@@ -222,6 +226,30 @@ def test_thai_result_letter(renderer: LetterRenderer, registry: Registry, tmp_pa
     assert squeeze("ผลการพิจารณา คือ ได้รับอนุญาต/อนุมัติ (ทะเบียนเลขที่ ๐๑๐๕๕๖๙๐๐๑๒๓๔)") in flat
     assert "แจ้งเหตุแห่งความล่าช้า" not in text
     assert not re.search(r"[0-9]", text)
+
+
+@pytest.mark.parametrize("language", ["th", "en"])
+def test_a_result_letter_asks_how_the_service_went_with_a_qr_code_of_the_requests_survey(
+        renderer: LetterRenderer, registry: Registry, tmp_path: Path, language: str) -> None:
+    from delayhub.survey.invite import request_survey_link
+
+    link = request_survey_link(4321, "https://delayhub.go.th")
+    ctx = context(registry, "result", language=language, tracking_code="ABCD2345", survey_url=link,
+                  result_note="ทะเบียนเลขที่ 0105569001234")
+    pdf = renderer.render("result", ctx, language)
+    text = pdftotext(pdf, tmp_path)
+    assert ("ประเมินความพึงพอใจ" if language == "th" else "How did we do?") in text
+    assert pages(pdf, tmp_path) == 1, "the survey's QR code must not push the letter onto a second page"
+    if shutil.which("zbarimg") is None:
+        pytest.skip("zbarimg (Debian zbar-tools) is not installed: the QR codes were not decoded")
+    subprocess.run(["pdftoppm", "-r", "200", "-png", "-singlefile", str(tmp_path / "letter.pdf"),
+                    str(tmp_path / "page")], check=True)
+    decoded = subprocess.run(["zbarimg", "--quiet", "--raw", str(tmp_path / "page.png")], capture_output=True,
+                             text=True).stdout.split()
+    assert link in decoded and any("/track?" in d for d in decoded), decoded  # both codes read back
+    # a delay letter asks nothing yet
+    delay = renderer.render("delay", context(registry, tracking_code="ABCD2345"), "th")
+    assert "ประเมินความพึงพอใจ" not in pdftotext(delay, tmp_path)
 
 
 def test_thai_refusal(renderer: LetterRenderer, registry: Registry, tmp_path: Path) -> None:
@@ -442,3 +470,83 @@ def test_same_letter_same_bytes(renderer: LetterRenderer, registry: Registry) ->
 def test_missing_font_names_the_package(tmp_path: Path) -> None:
     with pytest.raises(LetterFontMissing, match="fonts-tlwg-laksaman-ttf"):
         LetterRenderer(TEMPLATES, font_dir=tmp_path)
+
+
+# --- the addressee block of a posted letter -------------------------------------------------------------
+
+ADDRESS = "99/9 หมู่ 4 ถนนรัตนาธิเบศร์ ตำบลบางกระสอ อำเภอเมืองนนทบุรี จังหวัดนนทบุรี 11000"
+MM = 25.4 / 72  # PDF points to millimetres
+
+
+def words(pdf: bytes, tmp_path: Path) -> list[tuple[str, float, float, float, float]]:
+    """Each word of page 1 with its box in millimetres from the top left: (text, left, top, right, bottom)."""
+    path = tmp_path / "bbox.pdf"
+    path.write_bytes(pdf)
+    html = subprocess.run(["pdftotext", "-bbox", "-f", "1", "-l", "1", str(path), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    return [(w, float(x0) * MM, float(y0) * MM, float(x1) * MM, float(y1) * MM) for x0, y0, x1, y1, w in re.findall(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', html)]
+
+
+def test_a_posted_letter_carries_the_addressee_where_a_window_envelope_shows_it(
+        store: Any, registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """R-1 gave no email: its letter is posted, with the name and postal address in the blank under ที่,
+    inside the window of a DL envelope once the A4 page is folded in three (the window's place varies a
+    little by maker: about 2–11 cm across and 5–9.5 cm down). R-2's letter goes by email: no address."""
+    from test_sweep import standard
+
+    from delayhub.calendar import ThaiCalendar
+    from delayhub.config import DispatchConfig, SmsConfig, SmtpConfig
+    from delayhub.dispatch import dispatch
+    from delayhub.dispatch.letters import LetterMaker
+    from delayhub.letters import archive_dir
+    from delayhub.sinks import SmsSink, SmtpSink
+    from delayhub.store.models import Outbox
+    from delayhub.sweep import sweep
+
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("DELAYHUB_PRINT_QUEUE", str(tmp_path / "print"))
+    monkeypatch.setenv("DELAYHUB_TODAY", "2026-11-02")
+    store.upsert_requests([
+        standard("R-1", applicant={"name": "นายสมชาย ใจดี", "phone": "0891234567", "address": ADDRESS}),
+        standard("R-2", applicant={"name": "นางสาวกนกพร ศรีสุข", "email": "kanokporn@example.co.th",
+                                   "address": ADDRESS})])
+    monkeypatch.setenv("DELAYHUB_TODAY", "2026-11-06")
+    sweep(store, registry, ThaiCalendar.load(), {}, DispatchConfig(), dt.date(2026, 11, 6))  # notice 1 owed
+    smtp, sms = SmtpSink(tmp_path / "mail").start(), SmsSink(tmp_path / "sms.log").start()
+    try:
+        stats = dispatch(store, DispatchConfig(smtp=SmtpConfig(port=smtp.port), sms=SmsConfig(url=sms.url)),
+                         registry=registry)
+    finally:
+        smtp.stop()
+        sms.stop()
+    assert (stats["sent_letter"], stats["sent_email"], stats["failed"]) == (1, 1, 0)
+
+    [posted] = (tmp_path / "print" / "MOC-DBD" / "2026-11-06").glob("*.pdf")
+    pdf = posted.read_bytes()
+    got = lines(pdftotext(pdf, tmp_path))
+    block = ["นายสมชาย ใจดี", "๙๙/๙ หมู่ ๔ ถนนรัตนาธิเบศร์ ตำบลบางกระสอ", "อำเภอเมืองนนทบุรี จังหวัดนนทบุรี ๑๑๐๐๐"]
+    start = next(i for i, line in enumerate(got) if line.startswith("ที่ พณ ๐๗๐๓/"))
+    assert got[start + 1:start + 4] == block, got[:8]  # right under ที่, before the letterhead's lines
+    assert got.index("๖ พฤศจิกายน ๒๕๖๙") > start + 3 and "เรียน นายสมชาย ใจดี" in got  # every part stays
+    # the block's words above the date, but not the agency's address in the letterhead (from 12 cm across)
+    found = words(pdf, tmp_path)
+    dated = next(w[2] for w in found if w[0] == "พฤศจิกายน")
+    placed = [w for w in found if w[0] in " ".join(block).split() and w[1] < 115 and w[2] < dated]
+    assert [w[0] for w in placed] == " ".join(block).split()
+    for text, left, top, right, bottom in placed:
+        assert 20 <= left and right <= 110 and 50 <= top and bottom <= 95, (text, left, top, right, bottom)
+    # the archive keeps the letter as posted
+    assert [p.read_bytes() for p in archive_dir().rglob(posted.name)] == [pdf]
+
+    with store.session() as s:
+        emailed = s.scalar(select(Outbox).where(Outbox.channel == "email"))
+    assert "applicant_address" not in emailed.payload  # its letter never goes in an envelope
+    _name, by_email = LetterMaker(store, registry).pdf(emailed)
+    text = pdftotext(by_email, tmp_path)
+    assert "เรียน นางสาวกนกพร ศรีสุข" in lines(text) and "รัตนาธิเบศร์" not in text
+
+    logged = caplog.text
+    for part in ("รัตนาธิเบศร์", "99/9", "๙๙/๙", "บางกระสอ อำเภอ"):
+        assert part not in logged, f"the postal address reached the log: {part}"

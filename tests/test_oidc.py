@@ -56,6 +56,7 @@ class Provider:
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     authorize_requests: list[dict[str, str]] = field(default_factory=list)
     tokens_issued: int = 0
+    secrets_seen: list[str] = field(default_factory=list)  # codes, PKCE verifiers and tokens, as they passed
 
     def app(self) -> FastAPI:
         app = FastAPI()
@@ -86,6 +87,7 @@ class Provider:
                     q.get("code_challenge_method") != "S256" or not q.get("state") or not q.get("nonce"):
                 raise HTTPException(400, "bad authorization request")
             code = secrets.token_urlsafe(16)
+            self.secrets_seen.append(code)
             self.codes[code] = {"nonce": q["nonce"], "challenge": q["code_challenge"],
                                 "redirect_uri": q["redirect_uri"]}
             return RedirectResponse(f"{q['redirect_uri']}?{urlencode({'code': code, 'state': q['state']})}",
@@ -95,6 +97,7 @@ class Provider:
         def token(grant_type: Annotated[str, Form()], code: Annotated[str, Form()],
                   redirect_uri: Annotated[str, Form()], code_verifier: Annotated[str, Form()] = "",
                   authorization: Annotated[str, Header()] = "") -> JSONResponse:
+            self.secrets_seen.append(code_verifier)
             expected = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
             if authorization != expected:
                 return JSONResponse({"error": "invalid_client"}, status_code=401)
@@ -115,8 +118,10 @@ class Provider:
                 key = rsa_key("test-key")
             self.tokens_issued += 1
             id_token = jwt.encode({"alg": "RS256", "kid": "test-key"}, claims, key)
-            return JSONResponse({"access_token": secrets.token_urlsafe(24), "token_type": "Bearer",
-                                 "expires_in": 300, "id_token": id_token})
+            access_token = secrets.token_urlsafe(24)
+            self.secrets_seen += [access_token, id_token]
+            return JSONResponse({"access_token": access_token, "token_type": "Bearer", "expires_in": 300,
+                                 "id_token": id_token})
 
         return app
 
@@ -264,3 +269,54 @@ def test_without_configuration_there_is_no_button_and_no_route(store: HubStore, 
         assert requests.get(f"{server.url}/login/oidc/callback?code=x&state=y", timeout=30).status_code == 404
     finally:
         server.stop()
+
+
+def test_at_debug_no_log_holds_the_code_the_pkce_verifier_or_a_token(
+        store: HubStore, store_url: str, provider: Provider, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Every logger at DEBUG, authlib's by name too (it logs the PKCE verifier there), and uvicorn's access
+    log on (the provider sends the code back in the callback's query string): one sign-in, then no
+    captured line holds the code, the verifier, a token or the client secret."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    registry = Registry.load()
+    add_users(store, registry)
+    monkeypatch.setenv("DELAYHUB_OIDC_ISSUER", provider.issuer)
+    monkeypatch.setenv("DELAYHUB_OIDC_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("DELAYHUB_OIDC_CLIENT_SECRET", CLIENT_SECRET)
+    monkeypatch.delenv("DELAYHUB_OIDC_ROLE_CLAIM", raising=False)
+    app = create_app(store_url, registry=registry, secret=SECRET)
+    caplog.set_level(logging.DEBUG)
+    for name in ("authlib", "authlib.integrations.base_client.sync_app", "httpx", "httpcore", "uvicorn.access"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    # the app under uvicorn with its access log on, logging through the root logger (caplog)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=True,
+                                           log_level="debug", lifespan="on"))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        assert thread.is_alive()
+        time.sleep(0.01)
+    web = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    try:
+        provider.person = {"sub": "idp-0001", "preferred_username": "opdc"}
+        http = requests.Session()
+        assert http.get(oidc_link(http, web), timeout=30).url == f"{web}/lateness"  # signed in
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+    # urllib3 is the test's browser (requests), in this process only because the test is: left out
+    logged = "\n".join(caplog.handler.format(r) for r in caplog.records if not r.name.startswith("urllib3"))
+    assert "GET /login/oidc/callback?code=***&state=*** HTTP/1.1" in logged  # the callback was logged
+    code, verifier, access_token, id_token = provider.secrets_seen
+    for name, secret in (("authorization code", code), ("PKCE verifier", verifier), ("access token", access_token),
+                         ("ID token", id_token), ("client secret", CLIENT_SECRET)):
+        assert secret not in logged, f"the {name} reached the log"
+    assert "Using code_verifier" not in logged

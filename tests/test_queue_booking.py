@@ -623,7 +623,8 @@ def test_the_command_line_validates_the_files_links_a_kiosk_and_runs_the_minutes
     assert capsys.readouterr().out.strip() == f"https://q.example.go.th/queue/kiosk/{DBD}?key={key}"
     assert main(["tick"]) == 0  # on the default store (this test's own folder): today's afternoon handed over
     # MOC-DBD 7 slots × (4 + 2), MOI-DOPA-BORA 10 × (4 + 2), MOI-DPT-BCD 3 × 2; MOPH-FDA-FOOD keeps its places
-    assert capsys.readouterr().out.strip() == '{"released": 0, "handed_over": 108, "codes_scrubbed": 0}'
+    assert capsys.readouterr().out.strip() == ('{"closed": 0, "released": 0, "handed_over": 108, "reminded": 0, '
+                                               '"codes_scrubbed": 0}')
 
 
 def test_a_walk_in_leaves_a_number_once_and_its_sms_links_to_the_configured_address(

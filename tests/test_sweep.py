@@ -173,3 +173,27 @@ def test_a_new_special_day_off_recomputes_due_dates_with_its_version(hub, tmp_pa
     assert hub.request("R-1").due_on == D(2026, 11, 6)  # Wed 4 Nov off: Tue 3, Thu 5, Fri 6
     old, new, why = hub.events("R-1", "due")[-1]
     assert (old, new) == ("2026-11-05", "2026-11-06") and "2026.11-2" in why
+
+
+def test_a_manual_back_in_draft_keeps_the_due_date_it_gave_and_never_makes_one(hub) -> None:
+    """data/registry/manuals.csv's MOC-DBD-006 is a draft (no processing time). Say it said 30 calendar
+    days when R-1 was taken and went back to draft since: R-1's due date stands and its notices go on.
+    R-2, taken since, gets no due date from the draft, and no notice."""
+    draft = hub.registry.manuals["MOC-DBD-006"]
+    assert draft.is_draft
+    then = dataclasses.replace(hub.registry, manuals={
+        **hub.registry.manuals, draft.manual_id: dataclasses.replace(draft, processing_days=30)})
+    fbl = {"agency": {"ministry": "MOC", "department": "MOC-DBD", "division": "MOC-DBD-FBL"},
+           "process_code": "DBD-FBL-02", "manual": "MOC-DBD-006"}
+    hub.put(standard("R-1", **fbl))
+    hub.sweep(D(2026, 11, 3), reg=then)
+    assert hub.request("R-1").due_on == D(2026, 12, 2)  # Mon 2 Nov + 30 days
+    hub.put(standard("R-2", **fbl), on=D(2026, 11, 4))
+
+    stats = hub.sweep(D(2026, 12, 3))  # the registry file: a draft again
+
+    assert stats["no_manual"] == 2 and stats["due_changed"] == 0
+    assert hub.request("R-1").due_on == D(2026, 12, 2)
+    assert [(old, new) for old, new, _ in hub.events("R-1", "due")] == [(None, "2026-12-02")]  # set once, kept
+    assert hub.outbox("R-1") == [("delay", 1, D(2026, 12, 3), 0)]
+    assert hub.request("R-2").due_on is None and hub.outbox("R-2") == [] and hub.outbox("R-2", "opdc") == []

@@ -94,12 +94,18 @@ class LetterMaker:
 
     def _render_and_archive(self, row: Any, notice: NoticeContext, department: Agency, language: str,
                             running_no: int, day: dt.date, path: Path, known: tuple[str, str] | None) -> bytes:
+        from ..survey.invite import request_survey_link  # here: the survey reaches the queue, which reaches here
+
         code = department.code
         if code not in self._settings:
             self._settings[code] = load_settings(code)
         settings = self._settings[code]
+        # The postal address is pinned only on a letter that goes by post (the sweep's letter row): it is
+        # printed in the addressee block and nowhere else (never logged; the archive keeps the PDF).
         ctx = build_context(notice, settings, department, running_no=running_no, letter_date=day, language=language,
-                            division_code=row.payload.get("division_code"))
+                            division_code=row.payload.get("division_code"),
+                            applicant_address=row.payload.get("applicant_address") or None,
+                            survey_url=request_survey_link(row.request_id) if row.kind == "result" else "")
         pdf = self.renderer.render(row.kind, ctx, language)  # type: ignore[arg-type]
         if known is not None:  # recorded, but the file is gone: restore it only with the very same bytes
             if sha256(pdf) != known[0]:

@@ -48,6 +48,7 @@ class LetterContext:
     department_code: str = ""  # picks templates/letters/<code>/ overrides when present
     emblem: str = ""  # image under templates/letters/ drawn at the top centre
     tracking_code: str = ""  # the request's (delayhub.tracking): printed with a QR code of the tracking link
+    survey_url: str = ""  # result letters: the satisfaction survey of this request, printed as a QR code
 
 
 def reference_number(prefix: str, running_no: int, language: str = "th") -> str:
@@ -59,7 +60,8 @@ def reference_number(prefix: str, running_no: int, language: str = "th") -> str:
 def build_context(notice: NoticeContext, settings: LetterSettings, department: Agency, *,
                   running_no: int, letter_date: dt.date, language: str = "th",
                   division_code: str | None = None, applicant_address: str | None = None,
-                  expected_completion: dt.date | None = None, result_note: str = "") -> LetterContext:
+                  expected_completion: dt.date | None = None, result_note: str = "",
+                  survey_url: str = "") -> LetterContext:
     """A letter for ``notice`` in ``language``: settings first, the registry where they are silent.
 
     ``running_no`` is the agency's next outgoing-letter number (the caller owns that counter).
@@ -80,5 +82,5 @@ def build_context(notice: NoticeContext, settings: LetterSettings, department: A
         expected_completion=expected_completion, completed_on=notice.completed_on, status=notice.status,
         result_note=result_note, late_days=notice.late_days, letterhead=s.lines("letterhead", language),
         fax=s.fax, email=s.email, tracking_url=notice.tracking_url, department_code=settings.department,
-        emblem=s.emblem, tracking_code=notice.tracking_code,
+        emblem=s.emblem, tracking_code=notice.tracking_code, survey_url=survey_url,
     )

@@ -110,6 +110,7 @@ def letter_data(kind: Kind, ctx: LetterContext, language: Language = "th") -> di
         # from the JSON: the Python binding passes strings only, no files).
         "tracking_qr": qr_svg(tracking_link(ctx.tracking_url, ctx.request_no, ctx.tracking_code))
         if ctx.tracking_code and ctx.tracking_url else None,
+        "survey_qr": qr_svg(ctx.survey_url) if ctx.survey_url else None,
         "emblem": None,  # set by the renderer once the file is found
     }
 

@@ -3,9 +3,11 @@
 - ``validate``: read every ``data/queue/*.yaml`` and say what is wrong, with the file and the field.
 - ``kiosk-link AGENCY [--base URL]``: the link a kiosk at the agency opens (it carries the kiosk's key,
   derived from DELAYHUB_WEB_SECRET: the same on every web host).
-- ``tick``: the minute's work: release web and mobile bookings not checked in within the grace period,
-  hand today's unused afternoon web places to walk-ins where the agency says so, and remove expired
-  one-time codes from the outbox's texts. Run it every minute (cron, or an Airflow DAG).
+- ``tick``: the scheduled work (``tick.run``, also the Airflow DAG ``queue_tick``): close bookings on days
+  that became days off, release web and mobile bookings not checked in within the grace period, hand
+  today's unused afternoon web places to walk-ins where the agency says so, queue the reminders due the
+  working day before, and remove expired one-time codes from the outbox's texts. Run it every few
+  minutes (cron, or the DAG every 5). A broken settings file skips its agency and exits 1.
 """
 
 from __future__ import annotations
@@ -26,8 +28,16 @@ def main(argv: list[str] | None = None) -> int:
     link = sub.add_parser("kiosk-link", help="the link a kiosk at AGENCY opens")
     link.add_argument("agency")
     link.add_argument("--base", default=None, help="the web application's address (default DELAYHUB_PUBLIC_URL)")
-    sub.add_parser("tick", help="release no-shows, hand over afternoon web places, scrub expired codes")
+    sub.add_parser("tick", help="close days off, release no-shows, hand over web places, send reminders")
     args = parser.parse_args(argv)
+    if args.command == "tick":
+        from .tick import run
+
+        result = run()
+        for error in result.errors:
+            print(f"error: {error}", file=sys.stderr)
+        print(json.dumps(result.figures))
+        return 1 if result.errors else 0
     registry = Registry.load()
     try:
         settings = load_all(registry)
@@ -42,32 +52,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from ..web.queue_api import queue_key
     from ..web.secret import web_secret
+    from .messages import public_url
+    from .rules import kiosk_key
 
     key = queue_key(web_secret())
-    if args.command == "kiosk-link":
-        from .messages import public_url
-        from .rules import kiosk_key
-
-        if args.agency not in settings:
-            print(f"error: {args.agency} has no data/queue/{args.agency}.yaml", file=sys.stderr)
-            return 1
-        print(f"{(args.base or public_url()).rstrip('/')}/queue/kiosk/{args.agency}?key={kiosk_key(key, args.agency)}")
-        return 0
-    from ..store import HubStore
-    from .booking import Queue
-    from .otp import Codes
-
-    store = HubStore.open()
-    try:
-        queue = Queue(store, registry, settings, key)
-        now = queue.now()
-        for agency in settings:  # the booking horizon moves on even on a day nobody has visited yet
-            queue.open(agency, now)
-        done = {"released": queue.release_no_shows(now), "handed_over": queue.hand_over(now),
-                "codes_scrubbed": Codes(store, key).scrub(now)}
-    finally:
-        store.close()
-    print(json.dumps(done))
+    if args.agency not in settings:
+        print(f"error: {args.agency} has no data/queue/{args.agency}.yaml", file=sys.stderr)
+        return 1
+    print(f"{(args.base or public_url()).rstrip('/')}/queue/kiosk/{args.agency}?key={kiosk_key(key, args.agency)}")
     return 0
 
 

@@ -17,7 +17,7 @@ import datetime as dt
 import os
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -44,10 +44,11 @@ from .rules import (
     proven_phone,
     ref_of,
 )
-from .settings import CHANNELS, QueueSettings
+from .settings import CHANNELS, LiveCalendar, QueueSettings
 
 NOW_ENV = "DELAYHUB_NOW"  # pin the queue's clock (ISO datetime with zone): demos and tests
-ACTIVE = ("booked", "checked_in")  # counts for "one booking per person" and for people ahead
+WAITING = ("booked", "checked_in")  # not yet called (or sent on to another counter): people ahead count these
+ACTIVE = (*WAITING, "called")  # counts for "one booking per person"
 AUTO_PICK_TRIES = 3  # walk-in and mobile take the earliest slot with room; a lost race tries the next
 
 
@@ -97,6 +98,7 @@ class Plan:
     sms: str | None  # the confirmation SMS with "{no}" for the number; None without a phone
     now: dt.datetime
     deadline: dt.datetime  # the confirmation is pointless after the slot starts
+    survey_consent: bool = False  # the booker agreed to be asked about the service afterwards
 
     @property
     def auto(self) -> bool:
@@ -108,7 +110,7 @@ class Plan:
                 "service": self.service, "prefix": self.prefix, "person_key": b.person_key, "name": b.name,
                 "nid_masked": b.nid_masked, "phone": b.phone, "language": self.language, "now": self.now,
                 "today": local_day(self.now), "send_sms": self.sms is not None, "sms": self.sms or "",
-                "deadline": self.deadline}
+                "deadline": self.deadline, "survey_consent": self.survey_consent}
 
 
 @dataclass(frozen=True)
@@ -159,11 +161,12 @@ WITH s AS (
   RETURNING c.last_no
 ), b AS (
   INSERT INTO queue_bookings (ref, slot_id, agency, service, day, channel, starts_at, number, queue_no,
-                              person_key, name, nid_masked, phone, language, status, active, created_at)
+                              person_key, name, nid_masked, phone, language, status, active, created_at,
+                              survey_consent)
   SELECT CAST(:ref AS text), s.id, s.agency, CAST(:service AS text), s.day, s.channel, s.starts_at, n.last_no,
          CAST(:prefix AS text) || lpad(n.last_no::text, greatest(3, length(n.last_no::text)), '0'),
          CAST(:person_key AS text), CAST(:name AS text), CAST(:nid_masked AS text), CAST(:phone AS text),
-         CAST(:language AS text), 'booked', true, CAST(:now AS timestamptz)
+         CAST(:language AS text), 'booked', true, CAST(:now AS timestamptz), CAST(:survey_consent AS boolean)
   FROM s, n
   RETURNING id, slot_id, number, queue_no
 ), o AS (
@@ -196,14 +199,16 @@ def is_person_conflict(exc: BaseException) -> bool:
 class Queue:
     """The central queue over the hub store. One per process; safe to share between threads."""
 
-    def __init__(self, store: HubStore, registry: Registry, settings: dict[str, QueueSettings], key: bytes,
-                 calendar: ThaiCalendar | None = None, now: Callable[[], dt.datetime] = clock) -> None:
+    def __init__(self, store: HubStore, registry: Registry, settings: Mapping[str, QueueSettings], key: bytes,
+                 calendar: ThaiCalendar | LiveCalendar | None = None, now: Callable[[], dt.datetime] = clock) -> None:
+        # ``settings`` may be a ``LiveSettings`` and ``calendar`` a ``LiveCalendar``: edits then apply while
+        # running, and a day's slots are made again when either changes (see ``_made_from``).
         self.store, self.registry, self.settings, self.key = store, registry, settings, key
         self.calendar = calendar or default_calendar()
         self.now = now
         self.dialect = store.engine.dialect.name
         self._lock = threading.Lock()
-        self._opened: dict[str, tuple[dt.date, str]] = {}  # agency: (day, settings digest) it was opened
+        self._opened: dict[str, tuple[dt.date, str, ThaiCalendar]] = {}  # agency: what its slots were made from
         self._slots: dict[int, SlotInfo] = {}
         self._working: dict[str, frozenset[dt.date]] = {}
         # agency: {(service, channel, day): its slots, earliest first}
@@ -229,25 +234,31 @@ class Queue:
         a = self.registry.agencies[agency]
         return a.name_en if lang == "en" and a.name_en else a.name
 
+    def current_calendar(self) -> ThaiCalendar:
+        return self.calendar.current() if isinstance(self.calendar, LiveCalendar) else self.calendar
+
+    def _made_from(self, settings: QueueSettings, now: dt.datetime) -> tuple[dt.date, str, ThaiCalendar]:
+        return local_day(now), settings.digest, self.current_calendar()
+
     def calendar_of(self, agency: str) -> ThaiCalendar:
-        return self.calendar.for_agency(agency, self.registry.department_of(agency).code,
-                                        self.registry.ministry_of(agency).code)
+        return self.current_calendar().for_agency(agency, self.registry.department_of(agency).code,
+                                                  self.registry.ministry_of(agency).code)
 
     # --- slots --------------------------------------------------------------------------------------
     def open(self, agency: str, now: dt.datetime | None = None) -> None:
         """Make the agency's slots up to its booking horizon (once a day per process; cheap after)."""
         settings = self.settings_of(agency)
-        today = local_day(now or self.now())
-        if self._opened.get(agency) == (today, settings.digest):
+        made = self._made_from(settings, now or self.now())
+        if self._opened.get(agency) == made:
             return
         with self._lock:
-            if self._opened.get(agency) != (today, settings.digest):
-                self._materialise(settings, today)
-                self._opened[agency] = (today, settings.digest)
+            if self._opened.get(agency) != made:
+                self._materialise(settings, made[0])
+                self._opened[agency] = made
 
     def is_open(self, agency: str, now: dt.datetime) -> bool:
         settings = self.settings.get(agency)
-        return settings is not None and self._opened.get(agency) == (local_day(now), settings.digest)
+        return settings is not None and self._opened.get(agency) == self._made_from(settings, now)
 
     def _materialise(self, s: QueueSettings, today: dt.date) -> None:
         cal = self.calendar_of(s.agency)
@@ -450,7 +461,8 @@ class Queue:
             ref=plan.ref, slot_id=slot_id, agency=slot.agency, service=plan.service, day=slot.day,
             channel=slot.channel, starts_at=slot.starts_at, number=number, queue_no=label, person_key=b.person_key,
             name=b.name, nid_masked=b.nid_masked, phone=b.phone, language=plan.language, status="booked",
-            active=True, created_at=plan.now).returning(QueueBooking.id)).scalar_one()
+            active=True, created_at=plan.now, survey_consent=plan.survey_consent,
+        ).returning(QueueBooking.id)).scalar_one()
         if plan.sms is not None:
             conn.execute(Outbox.__table__.insert().values(**sms_row(
                 booking_id, "queue_booked", b.phone or "", plan.sms.replace(messages.NUMBER, label),
@@ -484,7 +496,7 @@ class Queue:
         with self.store.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(t).where(
                 t.agency == booking.agency, t.day == booking.day, t.channel == booking.channel,
-                t.number < booking.number, t.status.in_(ACTIVE))).scalar_one())
+                t.number < booking.number, t.status.in_(WAITING))).scalar_one())
 
     def cancel(self, token: str, now: dt.datetime | None = None) -> Booking:
         """Give the place back. Only a booking not yet checked in, and not in the past, can be cancelled."""
@@ -528,6 +540,7 @@ class Queue:
         # the number was confirmed when the booking was made, and the link proves it is theirs
         plan = self.plan("web", old.agency, old.service, booker, slot_id=slot_id, lang=old.language,
                          proof=phone_proof(self.key, old.phone or "", now.timestamp()), now=now)
+        plan = replace(plan, survey_consent=self._survey_consent(old.id))  # the new booking keeps the answer
         try:
             with self.store.engine.begin() as conn:
                 self._cancel_in(conn, old, now, status="cancelled")
@@ -537,6 +550,10 @@ class Queue:
         except IntegrityError as exc:
             raise self.conflict(exc) from None
         return self.booked(plan, row)
+
+    def _survey_consent(self, booking_id: int) -> bool:
+        with self.store.engine.connect() as conn:
+            return bool(conn.execute(select(QueueBooking.survey_consent).where(QueueBooking.id == booking_id)).scalar())
 
     def _person_key(self, booking_id: int) -> str:
         with self.store.engine.connect() as conn:
@@ -558,8 +575,10 @@ class Queue:
                             .values(status="checked_in", checked_in_at=now))
         return replace(self._booking(row[0], row[1]), status="checked_in")
 
-    def add_phone(self, token: str, phone: str, *, now: dt.datetime | None = None) -> Booking:
-        """A walk-in leaves a number (from the QR code on the ticket) to be told when the turn is near."""
+    def add_phone(self, token: str, phone: str, *, now: dt.datetime | None = None,
+                  survey_consent: bool = False) -> Booking:
+        """A walk-in leaves a number (from the QR code on the ticket) to be told when the turn is near, and
+        may agree to be asked about the service afterwards."""
         now = now or self.now()
         number = normalise_phone(phone)
         if number is None:
@@ -572,7 +591,7 @@ class Queue:
             # Once, unconfirmed: a ticket cannot be made to text one number after another.
             t = QueueBooking
             done = conn.execute(update(t).where(t.id == booking.id, t.phone.is_(None), t.active.is_(True))
-                                .values(phone=number))
+                                .values(phone=number, survey_consent=survey_consent))
             if done.rowcount != 1:
                 raise Refused("not_changeable", "phone", status=409, status_now="phone")
             conn.execute(Outbox.__table__.insert().values(**sms_row(

@@ -57,3 +57,42 @@ def phone_added_text(number: str, link: str, lang: str) -> str:
     if lang == "en":
         return f"Queue {number}: we will text you when your turn is near. Follow: {link}"
     return f"คิว {number} จะแจ้งทาง SMS เมื่อใกล้ถึงคิว ติดตามคิว {link}"
+
+
+def agency_link(base: str, agency: str) -> str:
+    """The agency's booking page: where a person whose booking was closed books again."""
+    return f"{base.rstrip('/')}/queue/{agency}"
+
+
+def reminder_text(number: str, starts_at: dt.datetime, counters: str, link: str, agency: str, lang: str) -> str:
+    """The reminder sent the working day before: the number, when, the counter, the link to see, cancel or
+    change it; the agency's name last (the dispatcher's ``fit`` may shorten only that)."""
+    date, at = when(starts_at, lang)
+    if lang == "en":
+        return f"Reminder: queue {number} {date} {at} counter {counters}. View/cancel: {link} - {agency}"
+    return f"เตือนนัด คิว {number} {date} {at} น. ช่อง {counters} ดู/ยกเลิก {link} {agency}"
+
+
+def closed_text(number: str, day: dt.date, link: str, agency: str, lang: str) -> str:
+    """A booked day became a day off (Cabinet-declared, the agency's closure): the booking is closed; book
+    again at the link."""
+    if lang == "en":
+        return f"Queue {number} on {day.day} {day:%b %Y} is cancelled: the office is closed that day. " \
+               f"Book again: {link} - {agency}"
+    date = format_thai_date(day, thai_digits=False, short=True)
+    return f"{date} หน่วยงานปิดทำการ คิว {number} ถูกยกเลิก จองใหม่ {link} {agency}"
+
+
+def called_text(number: str, counter: str, lang: str) -> str:
+    """The person's turn (the counter's call): one short SMS part, the number and the counter first."""
+    if lang == "en":
+        return f"Queue {number}: it is your turn. Please go to counter {counter} now."
+    return f"ถึงคิว {number} แล้ว เชิญที่ช่องบริการ {counter}"
+
+
+def near_text(number: str, ahead: int, minutes: int, lang: str) -> str:
+    """The turn is near: how many are ahead and the wait estimated from measured service times."""
+    if lang == "en":
+        people = "1 person" if ahead == 1 else f"{ahead} people"
+        return f"Queue {number}: {people} ahead of you, about {minutes} min. Please wait near the counters."
+    return f"คิว {number} อีก {ahead} คิวจะถึงท่าน ประมาณ {minutes} นาที กรุณารอใกล้ช่องบริการ"

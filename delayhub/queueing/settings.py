@@ -5,6 +5,9 @@ slot lasts, how many people each service takes a day on each channel (walk-in, w
 ahead one may book, the counters serving each channel and their queue-number prefix, how long a booking
 waits for its person to check in, and whether unused web places go to walk-ins in the afternoon. Every
 mistake is reported with the file and the field (``ConfigError``), before any slot is made from it.
+
+A running process sees an edit without a restart (``LiveSettings``, ``LiveCalendar``): the files' times are
+looked at every few seconds, and a broken edit keeps the last good settings and is logged.
 """
 
 from __future__ import annotations
@@ -12,21 +15,30 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import re
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ..calendar import ThaiCalendar
 from ..config import TIMEZONE, project_root
 from ..errors import ConfigError
 from ..registry import Registry
 
 CHANNELS = ("walk_in", "web", "mobile")
+DEFAULT_NO_SHOW_CALLS = 3  # calls before a counter may mark someone absent, when a file does not say
+COUNTER_NAME_MAX = 20
 SETTINGS_ENV = "DELAYHUB_QUEUE_SETTINGS"
+CHECK_SECONDS = 5.0  # a running process looks at the files' times at most this often (LiveSettings)
+
+log = logging.getLogger(__name__)
 
 # The central queue plan: the mobile channel books "near the agency, about 1–2 km".
 RADIUS_RANGE = (1000, 2000)
@@ -72,6 +84,7 @@ class QueueSettings:
     desks: Mapping[str, ChannelDesk]
     services: Mapping[str, Service]
     digest: str  # of the file's meaning: slots made from older settings are brought in line
+    no_show_after_calls: int = DEFAULT_NO_SHOW_CALLS  # calls before a counter may mark someone absent
 
     def slot_times(self) -> list[tuple[dt.time, dt.time]]:
         """The day's slots as (start, end) local times, in order."""
@@ -110,6 +123,21 @@ def load_all(registry: Registry, folder: Path | None = None) -> dict[str, QueueS
     return out
 
 
+def load_each(registry: Registry, folder: Path | None = None) -> tuple[dict[str, QueueSettings], list[ConfigError]]:
+    """Every file that reads, by agency, and the mistake of each one that does not: scheduled work goes on
+    for every other agency while one file is being fixed."""
+    out: dict[str, QueueSettings] = {}
+    errors: list[ConfigError] = []
+    for path in sorted((folder or settings_dir()).glob("*.yaml")):
+        try:
+            settings = load_file(path, registry)
+        except ConfigError as exc:
+            errors.append(exc)
+            continue
+        out[settings.agency] = settings
+    return out, errors
+
+
 def load_file(path: Path, registry: Registry) -> QueueSettings:
     source = str(path)
     try:
@@ -126,7 +154,7 @@ def parse(data: Any, source: str, registry: Registry, expected: str | None = Non
         raise ConfigError(source, "", "the file must be a mapping of settings (agency, location, services…)")
     f.known(data, "", {"agency", "location", "opening_hours", "slot_minutes", "booking_horizon_days",
                        "mobile_radius_m", "grace_minutes", "people_ahead_alert", "web_to_walk_in", "counters",
-                       "services"})
+                       "services", "no_show_after_calls"})
     agency = f.text(data, "agency")
     if agency not in registry.agencies:
         raise ConfigError(source, "agency", f"'{agency}' is not in data/registry/agencies.json")
@@ -153,6 +181,9 @@ def parse(data: Any, source: str, registry: Registry, expected: str | None = Non
     radius = f.integer(data, "mobile_radius_m", "mobile_radius_m", *RADIUS_RANGE)
     grace = f.integer(data, "grace_minutes", "grace_minutes", 0, 120)
     alert = f.integer(data, "people_ahead_alert", "people_ahead_alert", 1, 50)
+    # optional: how many calls (the first and the recalls) before a counter may mark someone absent
+    no_show_calls = (f.integer(data, "no_show_after_calls", "no_show_after_calls", 1, 10)
+                     if "no_show_after_calls" in data else DEFAULT_NO_SHOW_CALLS)
 
     handover = data.get("web_to_walk_in") or {}
     handover_from = None
@@ -180,6 +211,8 @@ def parse(data: Any, source: str, registry: Registry, expected: str | None = Non
         names = desk.get("names")
         if not isinstance(names, list) or not names or not all(str(n).strip() for n in names):
             raise ConfigError(source, f"{where}.names", "must list at least one counter (ช่องบริการ), e.g. ['1', '2']")
+        if any(len(str(n).strip()) > COUNTER_NAME_MAX for n in names):  # the store keeps 20 characters
+            raise ConfigError(source, f"{where}.names", f"a counter's name has at most {COUNTER_NAME_MAX} characters")
         desks[channel] = ChannelDesk(prefix, tuple(str(n).strip() for n in names))
     prefixes = [d.prefix for d in desks.values()]
     if len(set(prefixes)) != len(prefixes):
@@ -189,7 +222,7 @@ def parse(data: Any, source: str, registry: Registry, expected: str | None = Non
     n_slots = sum(((e.hour * 60 + e.minute) - (s.hour * 60 + s.minute)) // slot_minutes for s, e in hours)
     digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
     settings = QueueSettings(agency, source, lat, lon, hours, slot_minutes, horizon, radius, grace, alert,
-                             handover_from, desks, services, digest)
+                             handover_from, desks, services, digest, no_show_calls)
     assert len(settings.slot_times()) == n_slots
     return settings
 
@@ -290,3 +323,159 @@ class _Fields:
         if not match:
             raise ConfigError(self.source, where, f"{value!r} is not a time of day as 'HH:MM'")
         return dt.time(int(match.group(1)), int(match.group(2)))
+
+
+# --- read again while running ------------------------------------------------------------------------
+
+Stamp = tuple[int, int]  # a file's (mtime in ns, size): a save changes one of them
+
+
+def _stamp(path: Path) -> Stamp | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+class _Every:
+    """True at most once per ``seconds`` (monotonic): how often a file's time is looked at."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float]) -> None:
+        self.seconds, self.clock = seconds, clock
+        self.last = clock()
+
+    def due(self) -> bool:
+        now = self.clock()
+        if now - self.last < self.seconds:
+            return False
+        self.last = now
+        return True
+
+
+class LiveSettings(Mapping[str, QueueSettings]):
+    """Every agency's settings as ``load_all`` reads them, read again when a file changes, removed or added.
+
+    The first load is strict (a broken file stops the start, as before). After that, a broken edit never
+    takes a running queue down: the agency keeps its last good settings, and the error is logged once with
+    the file and the field; a deleted file closes that agency's queue. A process looks at the files' times
+    at most every ``every`` seconds, so reading settings costs a clock read on the hot path."""
+
+    def __init__(self, registry: Registry, folder: Path | None = None, every: float = CHECK_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.registry, self.folder = registry, folder or settings_dir()
+        self._lock = threading.Lock()
+        self._stamps = self._scan()
+        self._by_file = {path: load_file(path, registry) for path in sorted(self._stamps)}
+        self._current = self._index()
+        self._every = _Every(every, clock)
+        self.errors: dict[Path, ConfigError] = {}  # files whose last edit was refused, for a status page
+
+    def _scan(self) -> dict[Path, Stamp]:
+        found = {path: _stamp(path) for path in self.folder.glob("*.yaml")}
+        return {path: stamp for path, stamp in found.items() if stamp is not None}
+
+    def _index(self) -> dict[str, QueueSettings]:
+        return {s.agency: s for _, s in sorted(self._by_file.items())}
+
+    def current(self) -> dict[str, QueueSettings]:
+        """The settings now (the same dict object until a file changes: safe to iterate)."""
+        if self._every.due():
+            self.refresh()
+        return self._current
+
+    def refresh(self) -> bool:
+        """Look at the files now; True when the settings changed."""
+        with self._lock:
+            stamps = self._scan()
+            if stamps == self._stamps:
+                return False
+            by_file = dict(self._by_file)
+            for path in self._stamps.keys() - stamps.keys():
+                by_file.pop(path, None)
+                self.errors.pop(path, None)
+                log.warning("queue settings %s removed: that agency takes no more bookings", path)
+            for path, stamp in sorted(stamps.items()):
+                if self._stamps.get(path) == stamp:
+                    continue
+                try:
+                    by_file[path] = load_file(path, self.registry)  # the stamp is from before the read
+                except ConfigError as exc:
+                    self.errors[path] = exc
+                    kept = "the last good settings are kept" if path in by_file else "not loaded"
+                    log.error("queue settings not reloaded, %s: %s", kept, exc)
+                    continue
+                self.errors.pop(path, None)
+                log.info("queue settings reloaded from %s", path)
+            self._stamps, self._by_file = stamps, by_file
+            changed = self._index()
+            if changed == self._current:
+                return False
+            self._current = changed
+            return True
+
+    # Mapping, each call on one snapshot
+    def __getitem__(self, agency: str) -> QueueSettings:
+        return self.current()[agency]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.current())
+
+    def __len__(self) -> int:
+        return len(self.current())
+
+    def __contains__(self, agency: object) -> bool:
+        return agency in self.current()
+
+    def get(self, agency: str, default: Any = None) -> Any:
+        return self.current().get(agency, default)
+
+    def items(self) -> ItemsView[str, QueueSettings]:
+        return self.current().items()
+
+    def keys(self) -> KeysView[str]:
+        return self.current().keys()
+
+    def values(self) -> ValuesView[QueueSettings]:
+        return self.current().values()
+
+
+def calendar_file() -> Path:
+    return project_root() / "data" / "calendar" / "thai_government.yaml"
+
+
+class LiveCalendar:
+    """The Thai government calendar, read again when its file changes (a Cabinet-declared day off, an
+    agency's closure), checked at most every ``every`` seconds. A broken edit keeps the last good calendar
+    and is logged with the file and the entry. ``current()`` is a new ``ThaiCalendar`` after each change,
+    so whatever was made from the old one (a queue's slots) can tell it is out of date."""
+
+    def __init__(self, path: Path | None = None, every: float = CHECK_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.path = path or calendar_file()
+        self._lock = threading.Lock()
+        self._stamp = _stamp(self.path)
+        self._calendar = ThaiCalendar.load(self.path)
+        self._every = _Every(every, clock)
+        self.error: ConfigError | None = None
+
+    def current(self) -> ThaiCalendar:
+        if self._every.due():
+            self.refresh()
+        return self._calendar
+
+    def refresh(self) -> bool:
+        with self._lock:
+            stamp = _stamp(self.path)
+            if stamp == self._stamp:
+                return False
+            self._stamp = stamp
+            try:
+                self._calendar = ThaiCalendar.load(self.path)
+            except ConfigError as exc:
+                self.error = exc
+                log.error("calendar not reloaded, the last good one is kept: %s", exc)
+                return False
+            self.error = None
+            log.info("calendar reloaded from %s (version %s)", self.path, self._calendar.version)
+            return True

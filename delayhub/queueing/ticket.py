@@ -1,7 +1,7 @@
 """The walk-in's paper ticket: a PDF 80 mm wide for the kiosk's thermal printer, made with typst from
 ``templates/tickets/ticket.typ`` (the letters' engine and font: TLWG Laksaman, whose text layer
 ``pdftotext -raw`` reads back exactly). The QR code opens the booking's page on a phone, to follow the
-queue and leave a number for the SMS."""
+queue and leave a number for the SMS; a second, smaller one opens the survey once the visit is served."""
 
 from __future__ import annotations
 
@@ -38,6 +38,8 @@ class TicketText:
     qr_caption: str
     wait: str
     issued_at: dt.datetime
+    survey_link: str = ""  # the survey's derived link (survey.invite.ticket_token); none: no second QR code
+    survey_caption: str = ""
 
 
 _LABELS = {
@@ -55,7 +57,8 @@ def ticket_data(t: TicketText) -> dict[str, str]:
     return {"lang": t.lang, "agency": t.agency, "service": t.service, "queue_no": t.queue_no, "counter": t.counter,
             "date": date, "time": t.slot, "ahead": t.ahead, "link": t.link, "qr": qr_svg(t.link),
             "qr_caption": t.qr_caption, "wait": t.wait, **{k: v for k, v in labels.items() if k != "issued"},
-            "issued": labels["issued"].format(at=issued)}
+            "issued": labels["issued"].format(at=issued), "survey_link": t.survey_link,
+            "survey_qr": qr_svg(t.survey_link) if t.survey_link else "", "survey_caption": t.survey_caption}
 
 
 def templates_dir() -> Path:

@@ -7,12 +7,15 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -62,7 +65,7 @@ class Manual(Base):
     division: Mapped[str] = mapped_column(String(40))
     process_code: Mapped[str] = mapped_column(String(40))
     process_name: Mapped[str] = mapped_column(String(300))
-    processing_days: Mapped[int] = mapped_column(Integer)
+    processing_days: Mapped[int | None] = mapped_column(Integer)  # None: a draft manual (no due date from it)
     day_unit: Mapped[str] = mapped_column(String(10))  # working | calendar
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
@@ -509,6 +512,8 @@ class QueueBooking(Base):
     service_seconds: Mapped[int | None] = mapped_column(Integer)  # last call to served
     reminded_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())  # the day-before reminder
     near_alerted_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())  # "your turn is near"
+    # the booker agreed to be asked about the service afterwards (migration 0015)
+    survey_consent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class QueueHallCall(Base):
@@ -539,3 +544,106 @@ class QueueOtp(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     verified_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class SurveyQuestionSet(Base):
+    """One version of a question set: the OPDC's standard set (owner ``OPDC``) or an agency's own questions
+    (owner its code, at most three). A changed file in data/survey/ becomes the next version; an answer
+    points at the versions it answered, so old answers keep their wording."""
+
+    __tablename__ = "survey_question_sets"
+    __table_args__ = (UniqueConstraint("owner", "version", name="uq_survey_question_sets_version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    owner: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer)
+    questions: Mapped[list[Any]] = mapped_column(JSON)
+    digest: Mapped[str] = mapped_column(String(64))  # of the questions: an unchanged file is no new version
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class SurveyInvitation(Base):
+    """One invitation to answer, made by one event (a queue visit served, a request completed or rejected, a
+    result notice sent): unique per event. The token is kept only as a keyed hash. The visit's facts are
+    copied here so the answer can be stored with them and without any link to the person."""
+
+    __tablename__ = "survey_invitations"
+    __table_args__ = (
+        UniqueConstraint("token_hash", name="uq_survey_invitations_token"),
+        UniqueConstraint("event", "event_ref", name="uq_survey_invitations_event"),
+        Index("ix_survey_invitations_agency_visit", "agency", "visit_on"),
+        Index("ix_survey_invitations_expires_at", "expires_at"),  # housekeeping removes them after expiry
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    # queue_served | request_finished (completed or rejected: the result notice is the same event, one invitation)
+    event: Mapped[str] = mapped_column(String(20))
+    event_ref: Mapped[str] = mapped_column(String(80))  # e.g. the booking's or the request's id
+    agency: Mapped[str] = mapped_column(String(40))
+    service: Mapped[str] = mapped_column(String(80))  # the queue's service code or the request's process code
+    channel: Mapped[str] = mapped_column(String(12))  # walk_in | web | mobile | desk | connector
+    counter: Mapped[str | None] = mapped_column(String(20))
+    visit_on: Mapped[dt.date] = mapped_column(Date)
+    wait_seconds: Mapped[int | None] = mapped_column(Integer)  # the queue's measured wait
+    days_late: Mapped[int | None] = mapped_column(Integer)  # the request's days past its due date
+    language: Mapped[str] = mapped_column(String(2), default="th", server_default="th")
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class SurveyAnswer(Base):
+    """One answer, anonymous: only where and when the service was, what was measured of it and what was
+    said (comments masked before they are stored). Nothing points back to the invitation or the person."""
+
+    __tablename__ = "survey_answers"
+    __table_args__ = (
+        CheckConstraint("overall BETWEEN 1 AND 5", name="ck_survey_answers_overall"),
+        Index("ix_survey_answers_agency_visit", "agency", "visit_on"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agency: Mapped[str] = mapped_column(String(40))
+    service: Mapped[str] = mapped_column(String(80))
+    channel: Mapped[str] = mapped_column(String(12))
+    counter: Mapped[str | None] = mapped_column(String(20))
+    visit_on: Mapped[dt.date] = mapped_column(Date)
+    standard_set_id: Mapped[int] = mapped_column(ForeignKey("survey_question_sets.id"))
+    agency_set_id: Mapped[int | None] = mapped_column(ForeignKey("survey_question_sets.id"))
+    overall: Mapped[int] = mapped_column(SmallInteger)  # 1–5
+    speed: Mapped[int | None] = mapped_column(SmallInteger)
+    courtesy: Mapped[int | None] = mapped_column(SmallInteger)
+    clarity: Mapped[int | None] = mapped_column(SmallInteger)
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the agency's own questions: id → answer
+    comment: Mapped[str | None] = mapped_column(Text)  # masked
+    wait_seconds: Mapped[int | None] = mapped_column(Integer)
+    days_late: Mapped[int | None] = mapped_column(Integer)
+
+
+class SurveyDaily(Base):
+    """Invitations and answers per agency, service, channel, counter ('' when none) and day, moved in the
+    same transaction as each invitation and answer: the reports read these instead of every answer."""
+
+    __tablename__ = "survey_daily"
+    __table_args__ = (Index("ix_survey_daily_day", "day"),)
+    agency: Mapped[str] = mapped_column(String(40), primary_key=True)
+    service: Mapped[str] = mapped_column(String(80), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(12), primary_key=True)
+    counter: Mapped[str] = mapped_column(String(20), primary_key=True, server_default="")
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    invited: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    answers: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    overall_1: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    overall_2: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    overall_3: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    overall_4: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    overall_5: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    wait_seconds_sum: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    wait_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    days_late_sum: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    days_late_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # the standard set's optional sub-scores: sums and how many gave one, for their means
+    speed_sum: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    speed_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    courtesy_sum: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    courtesy_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    clarity_sum: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    clarity_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

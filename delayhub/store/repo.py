@@ -616,7 +616,7 @@ def _sweep_query() -> Any:
                Request.due_on, Request.due_basis, Request.known_on, Request.last_delay_seq,
                Request.result_queued, func.coalesce(Request.delay_reason, DeskReason.reason).label("delay_reason"),
                Request.source_connector, Request.applicant_name,
-               Request.applicant_email, Request.applicant_phone, Request.applicant_language,
+               Request.applicant_email, Request.applicant_phone, Request.applicant_address, Request.applicant_language,
                Manual.processing_days, Manual.day_unit,
                Manual.process_name]
     return (select(*columns).join(Manual, Manual.manual_id == Request.manual_id, isouter=True)

@@ -24,11 +24,12 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..registry import Registry
-from . import auth, desk, lateness, queue_api, queue_pages, tracking
+from . import auth, desk, lateness, logsafe, queue_api, queue_counter, queue_pages, queue_report, survey, tracking
 from .accounts import SESSION_LIFETIME
 from .csrf import CsrfRefused
 from .deps import SESSION_TOKEN, Forbidden, Hub, LoginRequired
 from .secret import web_secret
+from .survey_report import router as survey_report_router
 from .templating import app_path, render, url
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -76,6 +77,7 @@ class SecurityHeaders:
 def create_app(store_url: str | None = None, *, registry: Registry | None = None,
                secret: str | None = None) -> FastAPI:
     """The web application on the hub store at ``store_url`` (default: DELAYHUB_DATABASE_URL)."""
+    logsafe.install()  # access logs without query values or link tokens; authlib without its PKCE verifier
     hub = Hub(store_url, registry)
 
     @asynccontextmanager
@@ -93,9 +95,13 @@ def create_app(store_url: str | None = None, *, registry: Registry | None = None
     app.mount(queue_api.API_PREFIX, queue_api.create_api(hub))  # public: the queue's JSON API; first, it is hot
     app.include_router(auth.router)
     app.include_router(lateness.router)
+    app.include_router(queue_report.router)  # the agency queue report
+    app.include_router(survey_report_router)  # the survey's agency report and the OPDC ranking
     app.include_router(desk.router)
     app.include_router(tracking.router)  # public: the citizen's tracking page
     app.include_router(queue_pages.router)  # public: booking a queue, the kiosk and its ticket
+    app.include_router(queue_counter.router)  # the counters (signed in) and the hall display (public)
+    app.include_router(survey.router)  # public: the feedback survey, by its single-use link
 
     @app.get("/", name="home")
     def home(request: Request) -> Response:

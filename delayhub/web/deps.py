@@ -29,7 +29,12 @@ PUBLIC_ROUTES = frozenset({"login", "login_submit", "health", "home", "static",
                            "queue_home", "queue_agency", "queue_web", "queue_web_submit", "queue_mobile",
                            "queue_mobile_submit", "queue_code", "queue_code_submit", "queue_booking", "queue_cancel",
                            "queue_change", "queue_change_submit", "queue_add_phone", "queue_kiosk",
-                           "queue_kiosk_submit", "queue_kiosk_ticket", "queue_kiosk_check_in", "queue_ticket_pdf"})
+                           "queue_kiosk_submit", "queue_kiosk_ticket", "queue_kiosk_check_in", "queue_ticket_pdf",
+                           # the queue's hall display and its live calls (web/queue_counter.py): queue numbers,
+                           # counters and services only, no personal data
+                           "hall", "hall_events",
+                           # the feedback survey (web/survey.py): its single-use link is the key; limited per client
+                           "survey", "survey_submit"})
 
 
 class LoginRequired(Exception):

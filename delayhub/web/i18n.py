@@ -239,12 +239,22 @@ def merge(catalogue: dict[str, dict[str, str]]) -> None:
 
 
 def _merge_areas() -> None:
-    from . import i18n_desk, i18n_oidc, i18n_queue, i18n_tracking
+    from . import i18n_desk, i18n_oidc, i18n_queue, i18n_queue_report, i18n_tracking
 
     merge(i18n_desk.MESSAGES)
     merge(i18n_oidc.MESSAGES)
     merge(i18n_queue.MESSAGES)
+    merge(i18n_queue_report.MESSAGES)
     merge(i18n_tracking.MESSAGES)
+    from . import i18n_counter  # the counters and the hall display (web/queue_counter.py)
+
+    merge(i18n_counter.MESSAGES)
+    from . import i18n_survey  # the survey page (web/survey.py) and the queue's consent box
+
+    merge(i18n_survey.MESSAGES)
+    from . import i18n_survey_report  # the survey's agency report and OPDC ranking (web/survey_report.py)
+
+    merge(i18n_survey_report.MESSAGES)
 
 
 _merge_areas()

@@ -11,7 +11,8 @@ not by the browser's cookies, and there is no CSRF token to check.
   POST /v1/otp           {phone, lang}                    → {otp_id, expires_in, phone_masked, sent}
   POST /v1/otp/verify    {otp_id, phone, code}            → {proof, expires_in}
   POST /v1/bookings      {channel, agency, service, name, national_id | phone, proof (web, mobile),
-                          slot_id (web), lat + lon (mobile), kiosk_key (walk_in), lang}
+                          slot_id (web), lat + lon (mobile), kiosk_key (walk_in), lang,
+                          survey_consent (true: may be asked about the service afterwards)}
                                                           → 201 {booking, token, link}
   GET  /v1/bookings/{token}                              → {booking, people_ahead}
   POST /v1/bookings/{token}/cancel                       → {booking}
@@ -31,6 +32,7 @@ import json
 import os
 import threading
 import weakref
+from dataclasses import replace
 from typing import Any
 
 import requests
@@ -47,7 +49,7 @@ from ..queueing.fastpath import AsyncBooker
 from ..queueing.messages import PUBLIC_URL_ENV, booking_link
 from ..queueing.otp import Codes
 from ..queueing.rules import PROOF_SECONDS, Refused, identify, kiosk_allowed, parse_position
-from ..queueing.settings import CHANNELS, load_all
+from ..queueing.settings import CHANNELS, LiveCalendar, LiveSettings
 from . import i18n
 from .deps import Hub
 from .secret import web_secret
@@ -67,7 +69,8 @@ class QueueWeb:
     def __init__(self, hub: Hub) -> None:
         store, registry = hub.store(), hub.registry()
         self.key = queue_key(web_secret())
-        self.queue = Queue(store, registry, load_all(registry), self.key)
+        # settings and calendar edits apply while running (checked every few seconds; a broken edit is kept out)
+        self.queue = Queue(store, registry, LiveSettings(registry), self.key, calendar=LiveCalendar())
         self.codes = Codes(store, self.key)
         self.booker = AsyncBooker(self.queue)
         self.sms_config = config.dispatch_from_env().sms
@@ -248,6 +251,8 @@ def create_api(hub: Hub) -> Router:
                 await run_in_threadpool(q.open, agency, now)
             plan = q.plan(channel, agency, service, booker, slot_id=int(slot_id) if channel == "web" else None,
                           position=position, proof=_text(data, "proof"), lang=lang, now=now)
+            if data.get("survey_consent") is True and booker.phone:  # may be asked about the service afterwards
+                plan = replace(plan, survey_consent=True)
             booking = await web.booker.book(plan)
         except Refused as exc:
             return refusal(exc)

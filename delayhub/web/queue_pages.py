@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import time
+from dataclasses import replace
 from functools import cache
 from typing import Annotated, Any
 
@@ -30,10 +31,12 @@ from ..config import TIMEZONE
 from ..letters.qr import qr_svg
 from ..pdpa import mask_name, mask_phone
 from ..queueing.booking import Booking, local_day
+from ..queueing.counter import Counters
 from ..queueing.messages import booking_link
 from ..queueing.otp import CODE_MINUTES
 from ..queueing.rules import Booker, Refused, identify, kiosk_allowed, parse_position
 from ..queueing.ticket import TicketPrinter, TicketText
+from ..survey.invite import survey_link, ticket_token
 from .csrf import verify_csrf
 from .i18n import translator
 from .queue_api import QueueWeb, public_base, queue_web, refusal_texts
@@ -175,16 +178,17 @@ def queue_change_submit(request: Request, token: str, day: Annotated[str, Form()
 
 
 @router.post("/queue/b/{token}/phone", name="queue_add_phone", dependencies=[Csrf])
-def queue_add_phone(request: Request, token: str, phone: Annotated[str, Form()] = "") -> Response:
+def queue_add_phone(request: Request, token: str, phone: Annotated[str, Form()] = "",
+                    survey_consent: Annotated[str, Form()] = "") -> Response:
     web = _web(request)
     try:
-        web.queue.add_phone(token, phone)
+        web.queue.add_phone(token, phone, survey_consent=survey_consent == "1")
     except Refused as exc:
         booking = web.queue.find(token)
         if booking is None:
             return _not_found(request, exc)
         return _booking_page(request, web, booking, "", [_error(request, exc)], status_code=exc.status,
-                             values={"phone": phone})
+                             values={"phone": phone, "survey_consent": survey_consent})
     return RedirectResponse(url(request, "queue_booking", token=token, query={"done": "phone"}), status_code=303)
 
 
@@ -203,7 +207,8 @@ def queue_ticket_pdf(request: Request, token: str) -> Response:
         queue_no=booking.queue_no, counter=", ".join(web.queue.counters(booking.agency, booking.channel)),
         day=booking.day, slot=t("queue_time_range", start=_hm(booking.starts_at), end=_hm(booking.ends_at)),
         ahead=f"{t('queue_people_ahead')}: {ahead}", link=booking_link(public_base(request), token),
-        qr_caption=t("queue_ticket_qr"), wait=t("queue_ticket_wait"), issued_at=web.queue.now())
+        qr_caption=t("queue_ticket_qr"), wait=t("queue_ticket_wait"), issued_at=web.queue.now(),
+        survey_link=survey_link(ticket_token(booking.ref), public_base(request)), survey_caption=t("survey_ticket_qr"))
     pdf = _printer().render(ticket)
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="queue-{booking.queue_no}.pdf"'})
@@ -220,15 +225,16 @@ def queue_kiosk(request: Request, agency: str, key: str = "") -> Response:
 @router.post("/queue/kiosk/{agency}", name="queue_kiosk_submit", dependencies=[Csrf])
 def queue_kiosk_submit(request: Request, agency: str, key: Annotated[str, Form()] = "",
                        service: Annotated[str, Form()] = "", name: Annotated[str, Form()] = "",
-                       national_id: Annotated[str, Form()] = "", phone: Annotated[str, Form()] = "") -> Response:
+                       national_id: Annotated[str, Form()] = "", phone: Annotated[str, Form()] = "",
+                       survey_consent: Annotated[str, Form()] = "") -> Response:
     web = _web(request)
     if not kiosk_allowed(web.key, agency, key):
         return _not_found(request, Refused("kiosk_key", status=403))
-    values = {"service": service, "name": name, "phone": phone}
+    values = {"service": service, "name": name, "phone": phone, "survey_consent": survey_consent}
     try:
         booker = identify(name, national_id, phone)
         plan = web.queue.plan("walk_in", agency, service, booker, lang=lang_of(request))
-        booking = web.queue.book(plan)
+        booking = web.queue.book(replace(plan, survey_consent=survey_consent == "1" and booker.phone is not None))
     except Refused as exc:
         return _kiosk_page(request, web, agency, key, [_error(request, exc)], values, status_code=exc.status)
     return RedirectResponse(url(request, "queue_kiosk_ticket", agency=agency, token=booking.token, query={"key": key}),
@@ -290,14 +296,16 @@ def queue_web_page(request: Request, agency: str, service: str, day: str = "") -
 @router.post("/queue/{agency}/{service}/web", name="queue_web_submit", dependencies=[Csrf])
 def queue_web_submit(request: Request, agency: str, service: str, day: Annotated[str, Form()] = "",
                      slot: Annotated[str, Form()] = "", name: Annotated[str, Form()] = "",
-                     national_id: Annotated[str, Form()] = "", phone: Annotated[str, Form()] = "") -> Response:
+                     national_id: Annotated[str, Form()] = "", phone: Annotated[str, Form()] = "",
+                     survey_consent: Annotated[str, Form()] = "") -> Response:
     web = _web(request)
-    values = {"name": name, "phone": phone, "slot": slot}
+    values = {"name": name, "phone": phone, "slot": slot, "survey_consent": survey_consent}
     try:
         if not slot.isdigit():
             raise Refused("no_slot", "slot", status=422)
         booker = identify(name, national_id, phone)
-        pending = {"channel": "web", "agency": agency, "service": service, "slot_id": int(slot), "day": day}
+        pending = {"channel": "web", "agency": agency, "service": service, "slot_id": int(slot), "day": day,
+                   "survey_consent": survey_consent == "1"}
         web.queue.precheck("web", agency, service, booker, slot_id=int(slot))
         return _confirm_phone(request, web, booker, pending)
     except Refused as exc:
@@ -313,15 +321,17 @@ def queue_mobile(request: Request, agency: str, service: str) -> Response:
 @router.post("/queue/{agency}/{service}/mobile", name="queue_mobile_submit", dependencies=[Csrf])
 def queue_mobile_submit(request: Request, agency: str, service: str, lat: Annotated[str, Form()] = "",
                         lon: Annotated[str, Form()] = "", name: Annotated[str, Form()] = "",
-                        national_id: Annotated[str, Form()] = "", phone: Annotated[str, Form()] = "") -> Response:
+                        national_id: Annotated[str, Form()] = "", phone: Annotated[str, Form()] = "",
+                        survey_consent: Annotated[str, Form()] = "") -> Response:
     web = _web(request)
-    values = {"name": name, "phone": phone}
+    values = {"name": name, "phone": phone, "survey_consent": survey_consent}
     try:
         booker = identify(name, national_id, phone)
         position = parse_position(lat, lon) if lat and lon else None
         web.queue.precheck("mobile", agency, service, booker, position=position)
         assert position is not None
-        pending = {"channel": "mobile", "agency": agency, "service": service, "lat": position[0], "lon": position[1]}
+        pending = {"channel": "mobile", "agency": agency, "service": service, "lat": position[0], "lon": position[1],
+                   "survey_consent": survey_consent == "1"}
         return _confirm_phone(request, web, booker, pending)
     except Refused as exc:
         return _mobile_page(request, web, agency, service, [_error(request, exc)], values, status_code=exc.status)
@@ -356,14 +366,14 @@ def _book(request: Request, web: QueueWeb, pending: dict[str, Any], proof: str) 
         position = (pending["lat"], pending["lon"]) if channel == "mobile" else None
         plan = web.queue.plan(channel, agency, service, booker, slot_id=pending.get("slot_id"), position=position,
                               proof=proof, lang=lang_of(request))
-        booking = web.queue.book(plan)
+        booking = web.queue.book(replace(plan, survey_consent=bool(pending.get("survey_consent"))))
     except Refused as exc:
         errors = [_error(request, exc)]
+        values = {"name": booker.name, "phone": booker.phone, "survey_consent": pending.get("survey_consent")}
         if channel == "mobile":
-            return _mobile_page(request, web, agency, service, errors, {"name": booker.name, "phone": booker.phone},
-                                status_code=exc.status)
-        return _slots_page(request, web, agency, service, pending.get("day", ""), errors=errors,
-                           values={"name": booker.name, "phone": booker.phone}, status_code=exc.status)
+            return _mobile_page(request, web, agency, service, errors, values, status_code=exc.status)
+        return _slots_page(request, web, agency, service, pending.get("day", ""), errors=errors, values=values,
+                           status_code=exc.status)
     return RedirectResponse(url(request, "queue_booking", token=booking.token, query={"done": "booked"}),
                             status_code=303)
 
@@ -396,8 +406,12 @@ def _booking_page(request: Request, web: QueueWeb, booking: Booking, done: str,
                   values: dict[str, str] | None = None) -> Response:
     now = web.queue.now()
     manageable = booking.status == "booked" and booking.ends_at > now
+    counters = Counters(web.queue)  # the counters' line: who is ahead, and the wait from measured service times
+    position = counters.position(booking, now) if booking.active else None
     ctx = {**_shown(web, booking, lang_of(request)), "done": done, "errors": errors or [], "values": values or {},
-           "ahead": web.queue.people_ahead(booking) if booking.active else None,
+           "ahead": position.ahead if position else web.queue.people_ahead(booking) if booking.active else None,
+           "wait_minutes": position.minutes if position else None,
+           "called_to": counters.called_to(booking) if booking.status == "called" else None,
            "can_cancel": manageable and booking.channel != "walk_in",
            "can_change": manageable and booking.channel == "web",
            "can_add_phone": booking.active and not booking.phone,

@@ -108,16 +108,21 @@ def ingest_dag(mapping: Mapping, known: ReadOnly[str, Agency]) -> DAG:
     return _ingest()
 
 
-def core_dag(dag_id: str, schedule: str, doc: str, func_name: str) -> DAG:
+def core_dag(dag_id: str, schedule: str, doc: str, func_name: str, tags: tuple[str, ...] = (),
+             also: tuple[str, ...] = ()) -> DAG:
+    """One task per function of ``delayhub_airflow.tasks`` (``run_sweep`` → task ``sweep``). Those in
+    ``also`` run beside ``func_name``, not after it: each retries and alerts on its own, and one failing
+    never keeps another from running."""
     @dag(dag_id=dag_id, schedule=schedule, start_date=START, catchup=False, max_active_runs=1,
-         tags=["delayhub"], doc_md=doc, default_args={**DEFAULT_ARGS, "owner": HUB_OWNER})
+         tags=["delayhub", *tags], doc_md=doc, default_args={**DEFAULT_ARGS, "owner": HUB_OWNER})
     def _core() -> None:
-        @task(task_id=func_name.removeprefix("run_"), on_failure_callback=partial(_on_failure, None))
-        def run() -> dict:
-            from delayhub_airflow import tasks
+        for name in (func_name, *also):
+            @task(task_id=name.removeprefix("run_"), on_failure_callback=partial(_on_failure, None))
+            def run(name: str = name) -> dict:
+                from delayhub_airflow import tasks
 
-            return getattr(tasks, func_name)()
+                return getattr(tasks, name)()
 
-        run()
+            run()
 
     return _core()

@@ -62,6 +62,17 @@ def run_sweep() -> dict[str, Any]:
         store.close()
 
 
+def run_housekeeping() -> dict[str, Any]:
+    """Delete used desk form tokens, expired sessions and one-time codes, and old rate-limit windows."""
+    from delayhub.housekeeping import housekeeping
+
+    store = HubStore.open()
+    try:
+        return housekeeping(store)
+    finally:
+        store.close()
+
+
 def run_dispatch() -> dict[str, Any]:
     store = HubStore.open()
     try:
@@ -85,3 +96,15 @@ def run_opdc_export() -> dict[str, Any]:
     finally:
         store.close()
     return {"notices": count, "csv": str(csv_path), "json": str(json_path)}
+
+
+def run_queue_tick() -> dict[str, Any]:
+    """The central queue's scheduled work (``delayhub.queueing.tick.run``, as ``python -m delayhub.queueing
+    tick``). A broken settings file skips its agency: the others' work is done, then the task fails without
+    retrying (only an edit fixes it) and the operators are alerted."""
+    from delayhub.queueing.tick import run
+
+    result = run()
+    if result.errors:
+        raise AirflowFailException("queue settings skipped: " + "; ".join(str(e) for e in result.errors))
+    return result.figures

@@ -1,0 +1,103 @@
+"""What the agency queue report says, Thai first (merged into ``i18n.MESSAGES``). Dates, the period's
+errors, the download links and the filter words it shares with the lateness view are in ``i18n``."""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "th": {
+        "nav_queue_report": "รายงานการให้บริการตามคิว",
+        "qr_title": "รายงานการให้บริการตามคิว",
+        "qr_intro": "จำนวนคิวที่จอง รับบริการ ไม่มาเมื่อเรียก และยกเลิก พร้อมเวลารอและเวลาให้บริการ "
+                    "แยกตามวัน ช่องทาง และช่องบริการ",
+        "qr_none": "ยังไม่มีหน่วยงานในสิทธิ์ของท่านที่เปิดระบบจองคิว",
+        "qr_all_queues": "ทุกหน่วยงานในสิทธิ์ของท่าน",
+        "qr_service": "บริการ",
+        "qr_all_services": "ทุกบริการ",
+        "qr_channel": "ช่องทาง",
+        "qr_all_channels": "ทุกช่องทาง",
+        "qr_service_invalid": "กรุณาเลือกบริการจากรายการ",
+        "qr_channel_invalid": "กรุณาเลือกช่องทางจากรายการ",
+        "qr_end_too_far": "วันสิ้นสุดต้องไม่เกิน {days} วันนับจากวันนี้ ({last})",
+        "qr_period": "คิวของวันที่ {start} ถึง {end}",
+        "qr_counter": "ช่องบริการ",
+        "qr_not_called": "(ยังไม่ถูกเรียก)",
+        "qr_col_bookings": "จองทั้งหมด",
+        "qr_col_served": "รับบริการแล้ว",
+        "qr_col_no_show": "ไม่มาเมื่อเรียก",
+        "qr_col_cancelled": "ยกเลิก/ปล่อยคิว",
+        "qr_col_wait_median": "เวลารอ (มัธยฐาน)",
+        "qr_col_wait_p90": "เวลารอ (90% ไม่เกิน)",
+        "qr_col_service_median": "เวลาให้บริการ (มัธยฐาน)",
+        "qr_col_service_p90": "เวลาให้บริการ (90% ไม่เกิน)",
+        "qr_seconds": "{label} (วินาที)",
+        "qr_times_note": "เวลาแสดงเป็น นาที:วินาที เวลารอนับจากยืนยันตัวที่ตู้ (หรือเวลานัด) ถึงการเรียกครั้งแรก "
+                         "เวลาให้บริการนับจากการเรียกครั้งล่าสุดถึงให้บริการเสร็จ "
+                         "\"ยกเลิก/ปล่อยคิว\" รวมคิวที่ผู้จองยกเลิก คิวที่ไม่มายืนยันตัวภายในเวลาผ่อนผัน "
+                         "และคิวที่ปิดเพราะเป็นวันหยุด",
+        "qr_no_data": "ไม่มีคิวในช่วงที่เลือก",
+        "qr_table_caption": "คิวแยกตามวัน ช่องทาง และช่องบริการ",
+        "qr_shown_first": "แสดง {shown} แถวแรกจากทั้งหมด {total} แถว ดาวน์โหลดไฟล์เพื่อดูทั้งหมด",
+        "qr_chart_served_title": "จำนวนผู้รับบริการรายวัน",
+        "qr_chart_served_desc": "ตั้งแต่วันที่ {start} ถึง {end} รวม {total} คน สูงสุด {max} คน (วันที่ {max_date})",
+        "qr_chart_served_bar": "{date}: รับบริการ {n} คน",
+        "qr_chart_wait_title": "เวลารอมัธยฐานรายวัน (นาที)",
+        "qr_chart_wait_desc": "ตั้งแต่วันที่ {start} ถึง {end} เวลารอมัธยฐานทั้งช่วง {median} นาที "
+                              "วันที่รอนานที่สุด {max_date} ({max} นาที)",
+        "qr_chart_wait_bar": "{date}: รอ {n} นาที (มัธยฐาน)",
+        "qr_chart_no_wait": "{date}: ไม่มีข้อมูลเวลารอ",
+        "qr_chart_data": "ตัวเลขในแผนภูมิ",
+        "qr_agency_col": "หน่วยงาน",
+        "qr_sheet_rows": "ตามวันและช่องบริการ",
+        "qr_sheet_days": "รายวัน",
+        "qr_sheet_filters": "เงื่อนไข",
+        "qr_agency_code": "รหัสหน่วยงาน",
+    },
+    "en": {
+        "nav_queue_report": "Queue report",
+        "qr_title": "Queue service report",
+        "qr_intro": "Bookings, people served, no-shows and cancellations, with waiting and service times, by day, "
+                    "channel and counter",
+        "qr_none": "No agency within your reach takes queue bookings yet",
+        "qr_all_queues": "Every agency within your reach",
+        "qr_service": "Service",
+        "qr_all_services": "Every service",
+        "qr_channel": "Channel",
+        "qr_all_channels": "Every channel",
+        "qr_service_invalid": "Choose a service from the list",
+        "qr_channel_invalid": "Choose a channel from the list",
+        "qr_end_too_far": "The end may be at most {days} days from today ({last})",
+        "qr_period": "Bookings for {start} to {end}",
+        "qr_counter": "Counter",
+        "qr_not_called": "(not called)",
+        "qr_col_bookings": "Bookings",
+        "qr_col_served": "Served",
+        "qr_col_no_show": "No-shows",
+        "qr_col_cancelled": "Cancelled or released",
+        "qr_col_wait_median": "Wait (median)",
+        "qr_col_wait_p90": "Wait (90% within)",
+        "qr_col_service_median": "Service time (median)",
+        "qr_col_service_p90": "Service time (90% within)",
+        "qr_seconds": "{label} (seconds)",
+        "qr_times_note": "Times are minutes:seconds. The wait runs from check-in at the kiosk (or the booked time) to "
+                         "the first call; the service time from the last call to served. \"Cancelled or released\" "
+                         "counts bookings cancelled by the person, released when not checked in within the grace "
+                         "period, and closed because the day became a day off.",
+        "qr_no_data": "No booking in the period chosen",
+        "qr_table_caption": "Bookings by day, channel and counter",
+        "qr_shown_first": "The first {shown} of {total} rows are shown; download the file for all of them",
+        "qr_chart_served_title": "People served per day",
+        "qr_chart_served_desc": "From {start} to {end}: {total} people, at most {max} ({max_date})",
+        "qr_chart_served_bar": "{date}: {n} served",
+        "qr_chart_wait_title": "Median wait per day (minutes)",
+        "qr_chart_wait_desc": "From {start} to {end}: a median wait of {median} minutes over the period, the longest "
+                              "on {max_date} ({max} minutes)",
+        "qr_chart_wait_bar": "{date}: {n} minutes' wait (median)",
+        "qr_chart_no_wait": "{date}: no waiting time measured",
+        "qr_chart_data": "The charts' figures",
+        "qr_agency_col": "Agency",
+        "qr_sheet_rows": "By day and counter",
+        "qr_sheet_days": "Per day",
+        "qr_sheet_filters": "Filters",
+        "qr_agency_code": "Agency code",
+    },
+}
