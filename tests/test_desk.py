@@ -11,11 +11,12 @@ import datetime as dt
 import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import requests
+import test_web_accounts
 from sqlalchemy import func, select
 from test_web_accounts import form_token
 
@@ -65,11 +66,6 @@ DRAFT, DRAFT_PROCESS = "MOC-DBD-006", "DBD-FBL-02"
 def today(monkeypatch: pytest.MonkeyPatch) -> D:
     monkeypatch.setenv("DELAYHUB_TODAY", TODAY.isoformat())
     return TODAY
-
-
-@pytest.fixture
-def registry() -> Registry:
-    return Registry.load()
 
 
 @pytest.fixture
@@ -412,21 +408,14 @@ def test_registered_mail_numbers_carry_the_upu_check_digit() -> None:
 # --- the pages, over HTTP -------------------------------------------------------------------------
 
 @pytest.fixture
-def web(store: HubStore, store_url: str, registry: Registry, accounts: None, today: D) -> Iterator[str]:
-    from delayhub.intake import IntakeServer
-
-    server = IntakeServer(create_app(store_url, registry=registry, secret=SECRET)).start()
-    yield server.url
-    server.stop()
+def web(store: HubStore, store_url: str, registry: Registry, accounts: None, today: D,
+        serve: Callable[[Any], str]) -> str:
+    return serve(create_app(store_url, registry=registry, secret=SECRET))
 
 
 def sign_in(base: str, username: str, password: str = OFFICER) -> requests.Session:
-    http = requests.Session()
-    page = http.get(f"{base}/login", timeout=30)
-    done = http.post(f"{base}/login", data={"csrf_token": form_token(page.text), "username": username,
-                                             "password": password, "next": "/desk"}, timeout=30)
-    assert done.url == f"{base}/desk", done.text[:300]
-    return http
+    """A demo officer signed in, on the desk."""
+    return test_web_accounts.sign_in(base, username, password, then="/desk")
 
 
 def new_form(http: requests.Session, base: str) -> dict[str, str]:
@@ -538,11 +527,7 @@ def test_another_agencys_request_answers_the_same_404_as_a_missing_one(web: str,
 
 
 def sign_in_opdc(base: str) -> requests.Session:
-    http = requests.Session()
-    page = http.get(f"{base}/login", timeout=30)
-    http.post(f"{base}/login", data={"csrf_token": form_token(page.text), "username": "opdc",
-                                     "password": DEMO_PASSWORDS[Role.OPDC], "next": "/lateness"}, timeout=30)
-    return http
+    return test_web_accounts.sign_in(base, "opdc", DEMO_PASSWORDS[Role.OPDC])
 
 
 def test_issuing_from_the_page_queues_once_and_the_letter_downloads_the_same(web: str, store: HubStore) -> None:
@@ -610,33 +595,25 @@ def test_the_list_shows_the_scope_masked_and_the_print_queue_takes_a_posting(web
     assert "ส่งเมื่อ 25 พฤศจิกายน 2569 เลขที่ RR123456785TH" in request_page
 
 
-def test_letters_queued_before_the_desk_existed_wait_in_its_print_queue(store_url: str) -> None:
-    from alembic import command
+def test_letters_queued_before_the_desk_existed_wait_in_its_print_queue(
+        store_url: str, old_store: Callable[[str], int]) -> None:
     from sqlalchemy import create_engine, text
 
-    from delayhub.store.migrate import alembic_config
-
-    command.upgrade(alembic_config(store_url), "0007")
+    request_id = old_store("0007")
     engine = create_engine(store_url)
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO requests (agency, request_no, ministry, department, division, process_code, manual_id,"
-            " submitted_on, pauses, status, source_connector, source_record_id, source_fetched_at, checksum,"
-            " created_at, updated_at) VALUES ('MOC-DBD', 'OLD-1', 'MOC', 'MOC-DBD', 'MOC-DBD-REG', 'DBD-REG-02',"
-            " 'MOC-DBD-002', '2026-11-02', '[]', 'in_progress', 'moc-dbd-registration', '1', '2026-11-02 01:00:00',"
-            " :c, '2026-11-02 01:00:00', '2026-11-02 01:00:00')"), {"c": "0" * 64})
         for channel in ("letter", "opdc"):
             conn.execute(text(
                 "INSERT INTO outbox (request_id, kind, sequence, channel, idempotency_key, owed_on, late_days,"
-                " recipient, subject, body, status, attempts, next_attempt_at, created_at) VALUES (1, 'delay', 1,"
+                " recipient, subject, body, status, attempts, next_attempt_at, created_at) VALUES (:rid, 'delay', 1,"
                 " :ch, :key, '2026-11-06', 0, 'x', 's', 'b', 'sent', 1, '2026-11-06 01:00:00',"
-                " '2026-11-06 01:00:00')"), {"ch": channel, "key": f"old-{channel}"})
+                " '2026-11-06 01:00:00')"), {"rid": request_id, "ch": channel, "key": f"old-{channel}"})
     engine.dispose()
     hub = HubStore.open(store_url)  # to the newest schema
     try:
         [waiting] = rows(hub, PrintLetter)
         assert (waiting.request_id, waiting.kind, waiting.sequence, waiting.owed_on, waiting.posted_on) == (
-            1, "delay", 1, D(2026, 11, 6), None)
+            request_id, "delay", 1, D(2026, 11, 6), None)
     finally:
         hub.close()
 

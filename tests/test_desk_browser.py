@@ -8,66 +8,28 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import test_lateness_browser as shared
+from browser import PHONE, axe_check, expect, fits_the_screen, new_page, shot, sign_in
 
-from delayhub.intake import IntakeServer
 from delayhub.registry import Registry
 from delayhub.store import HubStore
-from delayhub.web.accounts import DEMO_PASSWORDS, Role, seed_demo_accounts
+from delayhub.web.accounts import Role, seed_demo_accounts
 from delayhub.web.app import create_app
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-expect = playwright_api.expect
-
-browser = shared.browser  # the Chromium fixture the lateness view's browser test starts
-keep = shared.keep
-AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 TODAY = "2026-11-25"
 NUMBER = "ทบ.2569/30001"
 
 
 @pytest.fixture
-def site(sqlite_store: HubStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def site(sqlite_store: HubStore, sqlite_url: str, registry: Registry, serve: Callable[[Any], str],
+         monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("DELAYHUB_TODAY", TODAY)
-    registry = Registry.load()
     seed_demo_accounts(sqlite_store, registry)
-    server = IntakeServer(create_app(f"sqlite:///{tmp_path / 'hub.db'}", registry=registry)).start()
-    yield server.url
-    server.stop()
-
-
-def new_page(browser: Any, **options: Any) -> Any:
-    # the page's CSP allows scripts from the site only: axe is injected from the test, so bypass it
-    context = browser.new_context(bypass_csp=True, accept_downloads=True, **options)
-    return context, context.new_page()
-
-
-def sign_in(page: Any, site: str, username: str, path: str = "/desk") -> None:
-    page.goto(f"{site}{path}")
-    page.get_by_label("ชื่อผู้ใช้").fill(username)
-    page.get_by_label("รหัสผ่าน").fill(DEMO_PASSWORDS[Role.OFFICER])
-    page.get_by_role("button", name="เข้าสู่ระบบ").click()
-    page.wait_for_url(re.compile(re.escape(path) + "$"))
-
-
-def axe_check(page: Any, name: str) -> None:
-    """No serious or critical accessibility violation on the page as it is now."""
-    page.add_script_tag(path=str(AXE))
-    found = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
-    bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in found
-           if v["impact"] in ("serious", "critical")]
-    assert bad == [], f"{name}: {bad}"
-
-
-def shot(page: Any, tmp_path: Path, name: str) -> None:
-    path = tmp_path / f"desk-{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    keep(path)
+    return serve(create_app(sqlite_url, registry=registry))
 
 
 def options(page: Any, select_id: str) -> list[str]:
@@ -76,9 +38,8 @@ def options(page: Any, select_id: str) -> list[str]:
 
 def test_an_officer_enters_a_request_issues_the_letter_and_reads_it(
         browser: Any, site: str, tmp_path: Path) -> None:
-    context, page = new_page(browser, viewport={"width": 1280, "height": 900})
-    try:
-        sign_in(page, site, "officer.moc-dbd-reg", "/desk/new")
+    with new_page(browser) as page:
+        sign_in(page, site, "officer.moc-dbd-reg", Role.OFFICER, "/desk/new")
         assert page.locator("html").get_attribute("lang") == "th"
         expect(page.get_by_role("heading", level=1)).to_have_text("บันทึกคำขอที่ล่าช้า")
         expect(page.get_by_text("ขั้นที่ 1 : กรอกข้อมูลคำขอที่ล่าช้า หรือ เลือกคำขอในระบบ")).to_be_visible()
@@ -111,7 +72,7 @@ def test_an_officer_enters_a_request_issues_the_letter_and_reads_it(
         page.get_by_label("ที่อยู่สำหรับส่งหนังสือทางไปรษณีย์").fill("99 ถนนนนทบุรี อำเภอเมือง จังหวัดนนทบุรี 11000")
         page.get_by_label("ผู้ยื่นคำขอยินยอมให้ติดต่อทางอีเมลและ SMS ตามข้อความข้างต้น").check()
         page.get_by_label("เหตุแห่งความล่าช้า").fill("อยู่ระหว่างรอผลตรวจสอบลายมือชื่อกรรมการ")
-        shot(page, tmp_path, "form")
+        shot(page, tmp_path, "desk-form")
         page.get_by_role("button", name="บันทึกคำขอ").click()
 
         expect(page.get_by_role("heading", level=1)).to_have_text(f"คำขอเลขที่ {NUMBER}")
@@ -125,7 +86,7 @@ def test_an_officer_enters_a_request_issues_the_letter_and_reads_it(
         expect(notices).to_contain_text("สำเนา สำนักงาน ก.พ.ร.: รอส่ง")
         expect(notices).to_contain_text("อีเมล: รอส่ง")
         axe_check(page, "the request with its notice")
-        shot(page, tmp_path, "issued")
+        shot(page, tmp_path, "desk-issued")
 
         with page.expect_download() as caught:
             page.get_by_role("link", name=re.compile("ดาวน์โหลด PDF")).click()
@@ -142,7 +103,7 @@ def test_an_officer_enters_a_request_issues_the_letter_and_reads_it(
         expect(page.locator("#desk-table")).to_contain_text("นางสาวกนกพร ศ***")  # masked in the list
         assert "ศรีสุข" not in page.locator("#desk-table").inner_text()
         axe_check(page, "the list")
-        shot(page, tmp_path, "list")
+        shot(page, tmp_path, "desk-list")
 
         page.get_by_role("link", name="บันทึกคำขอที่ล่าช้า").click()  # search-as-you-type finds it again
         page.get_by_label("เลขที่คำขอ").press_sequentially("ทบ.2569/3")
@@ -163,31 +124,24 @@ def test_an_officer_enters_a_request_issues_the_letter_and_reads_it(
         expect(summary.get_by_role("link", name="กรุณาระบุเลขที่คำขอ")).to_be_visible()
         expect(page.locator("#submitted_on-error")).to_contain_text("กรุณาระบุวันที่ประชาชนยื่นคำขอ")
         axe_check(page, "the form with errors")
-        shot(page, tmp_path, "errors")
+        shot(page, tmp_path, "desk-errors")
 
-        other_context, other = new_page(browser, viewport={"width": 1280, "height": 900})
-        try:
+        with new_page(browser) as other:
             for username in ("officer.moc-dbd-fbl", "officer.moph-fda-food"):
-                sign_in(other, site, username)
+                sign_in(other, site, username, Role.OFFICER, "/desk")
                 expect(other.locator("#desk-empty")).to_have_text("ไม่พบคำขอตามเงื่อนไขนี้")
                 other.goto(page.url.replace("/desk/new", f"/desk/requests/{NUMBER}"))
                 expect(other.get_by_role("heading", level=1)).to_have_text("ไม่พบหน้าที่ต้องการ")
                 assert "กนกพร" not in other.content()
                 other.get_by_role("button", name="ออกจากระบบ").click()
-        finally:
-            other_context.close()
-    finally:
-        context.close()
 
 
 def test_on_a_phone_the_form_fits_and_the_english_switch_works(
         browser: Any, site: str, tmp_path: Path) -> None:
-    context, page = new_page(browser, viewport={"width": 390, "height": 844}, device_scale_factor=2,
-                             is_mobile=True, has_touch=True)
-    try:
-        sign_in(page, site, "officer.moc-dbd-reg", "/desk/new")
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        shot(page, tmp_path, "form-phone")
+    with new_page(browser, **PHONE) as page:
+        sign_in(page, site, "officer.moc-dbd-reg", Role.OFFICER, "/desk/new")
+        assert fits_the_screen(page)
+        shot(page, tmp_path, "desk-form-phone")
         page.get_by_role("link", name="English").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Enter a delayed request")
         assert page.locator("html").get_attribute("lang") == "en"
@@ -197,7 +151,5 @@ def test_on_a_phone_the_form_fits_and_the_english_switch_works(
         expect(page.locator("#due-on")).to_have_text("1 December 2026")
         expect(page.locator("#processing-time")).to_have_text("5 working days")
         axe_check(page, "the English form on a phone")
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-        shot(page, tmp_path, "form-phone-en")
-    finally:
-        context.close()
+        assert fits_the_screen(page)
+        shot(page, tmp_path, "desk-form-phone-en")

@@ -8,7 +8,6 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -46,20 +45,6 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@pytest.fixture
-def smtp(tmp_path: Path) -> Iterator[SmtpSink]:
-    sink = SmtpSink(tmp_path / "mail").start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-def sms(tmp_path: Path) -> Iterator[SmsSink]:
-    sink = SmsSink(tmp_path / "sms" / "gateway.log").start()
-    yield sink
-    sink.stop()
 
 
 def cfg(smtp_port: int, sms_url: str, max_attempts: int = 5) -> DispatchConfig:

@@ -40,11 +40,6 @@ FBL = {"agency": {"ministry": "MOC", "department": "MOC-DBD", "division": "MOC-D
 TODAY = dt.date(2026, 11, 25)
 
 
-@pytest.fixture(scope="module")
-def registry() -> Registry:
-    return Registry.load(ROOT / "data" / "registry")
-
-
 def test_the_registry_file_holds_a_draft_beside_complete_manuals(registry: Registry) -> None:
     draft = registry.manuals[DRAFT]
     assert (draft.division, draft.process_code, draft.processing_days, draft.is_draft) == \

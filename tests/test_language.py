@@ -37,11 +37,6 @@ REASON = "อยู่ระหว่างตรวจสอบข้อเท�
 
 
 @pytest.fixture(scope="module")
-def registry() -> Registry:
-    return Registry.load(ROOT / "data" / "registry")
-
-
-@pytest.fixture(scope="module")
 def mappings() -> dict[str, Mapping]:
     return {m.id: m for m in load_all(ROOT / "mappings")[0]}
 

@@ -8,28 +8,26 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
+from typing import Any
 
 import pytest
-import requests
 from openpyxl import load_workbook
-from test_web_accounts import sign_in
+from test_web_accounts import Client, add_users, sign_in
 
 from delayhub import config
-from delayhub.intake import IntakeServer
 from delayhub.registry import Registry
 from delayhub.reports.lateness import FIGURES, Figures, lateness_report
 from delayhub.reports.scope import AgencyScope
 from delayhub.reports.tables import Table, csv_bytes, xlsx_bytes
 from delayhub.store import HubStore
 from delayhub.store.models import Outbox, Request
-from delayhub.web.accounts import Role, create_user
+from delayhub.web.accounts import Role
 from delayhub.web.app import create_app
 
 TODAY = dt.date(2026, 11, 25)
 START = dt.date(2026, 11, 1)
 SECRET = "test-secret-" + "x" * 40
-PASSWORD = "a-long-test-password"
 
 # request no: (division or department, manual, status, submitted, due, completed, applicant)
 REQUESTS = {
@@ -110,11 +108,6 @@ def fill_known(store: HubStore, registry: Registry) -> None:
 
 
 @pytest.fixture
-def registry() -> Registry:
-    return Registry.load()
-
-
-@pytest.fixture
 def filled(store: HubStore, registry: Registry) -> HubStore:
     fill_known(store, registry)
     return store
@@ -191,28 +184,13 @@ def test_a_period_may_not_end_before_it_starts(filled: HubStore, registry: Regis
 # --- the page and its downloads --------------------------------------------------------------------------
 
 
-class Client:
-    """A signed-in browser-like session against the app served by uvicorn."""
-
-    def __init__(self, base: str, http: requests.Session) -> None:
-        self.base, self.http = base, http
-
-    def get(self, path: str, params: dict[str, str] | None = None) -> requests.Response:
-        return self.http.get(self.base + path, params=params, timeout=30)
-
-
 @pytest.fixture
-def opdc_client(filled: HubStore, store_url: str, registry: Registry,
-                monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
+def opdc_client(filled: HubStore, store_url: str, registry: Registry, serve: Callable[[Any], str],
+                monkeypatch: pytest.MonkeyPatch) -> Client:
     monkeypatch.setenv("DELAYHUB_TODAY", TODAY.isoformat())
-    with filled.transaction() as s:
-        create_user(s, registry, username="opdc", display_name="OPDC", role=Role.OPDC, agency=None,
-                    password=PASSWORD)
-    server = IntakeServer(create_app(store_url, registry=registry, secret=SECRET)).start()
-    try:
-        yield Client(server.url, sign_in(server.url, "opdc", PASSWORD))
-    finally:
-        server.stop()
+    add_users(filled, registry, {"opdc": (Role.OPDC, None, "OPDC")})
+    web = serve(create_app(store_url, registry=registry, secret=SECRET))
+    return Client(web, sign_in(web, "opdc"))
 
 
 QUERY = {"start": "1/11/2569", "end": "25/11/2569"}  # Buddhist-Era dates, as people type them

@@ -44,11 +44,6 @@ def renderer() -> LetterRenderer:
     return LetterRenderer(TEMPLATES)
 
 
-@pytest.fixture(scope="module")
-def registry() -> Registry:
-    return Registry.load(ROOT / "data" / "registry")
-
-
 def notice(kind: str = "delay", **changes: object) -> NoticeContext:
     base = NoticeContext(
         request_no="DBD-2569-000123", department="กรมพัฒนาธุรกิจการค้า", division="กองทะเบียนธุรกิจ",

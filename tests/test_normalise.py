@@ -12,17 +12,11 @@ import pytest
 
 from delayhub.mapping import load_mapping
 from delayhub.normalise import checksum, national_id_valid, normalise
-from delayhub.registry import Registry
 from demo.backoffice import dbd_records, fda_records
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
 TODAY = dt.date(2026, 11, 25)
 FETCHED = dt.datetime(2026, 11, 25, 3, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(scope="module")
-def registry() -> Registry:
-    return Registry.load(Path(__file__).resolve().parents[1] / "data" / "registry")
 
 
 @pytest.fixture(scope="module")

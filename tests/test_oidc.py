@@ -11,7 +11,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
@@ -27,7 +27,6 @@ from joserfc.jwk import RSAKey
 from sqlalchemy import select
 from test_web_accounts import SECRET, add_users
 
-from delayhub.intake import IntakeServer
 from delayhub.registry import Registry
 from delayhub.store import HubStore
 from delayhub.store.models import AuditLog
@@ -127,25 +126,25 @@ class Provider:
 
 
 @pytest.fixture
-def provider() -> Iterator[Provider]:
+def provider(serve: Callable[[Any], str]) -> Provider:
     idp = Provider()
-    server = IntakeServer(idp.app()).start()
-    idp.issuer = server.url
-    yield idp
-    server.stop()
+    idp.issuer = serve(idp.app())
+    return idp
 
 
 @pytest.fixture
-def web(store: HubStore, store_url: str, provider: Provider, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    registry = Registry.load()
+def configured(store: HubStore, registry: Registry, provider: Provider, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test accounts, and the app's environment naming the provider."""
     add_users(store, registry)
     monkeypatch.setenv("DELAYHUB_OIDC_ISSUER", provider.issuer)
     monkeypatch.setenv("DELAYHUB_OIDC_CLIENT_ID", CLIENT_ID)
     monkeypatch.setenv("DELAYHUB_OIDC_CLIENT_SECRET", CLIENT_SECRET)
     monkeypatch.delenv("DELAYHUB_OIDC_ROLE_CLAIM", raising=False)
-    server = IntakeServer(create_app(store_url, registry=registry, secret=SECRET)).start()
-    yield server.url
-    server.stop()
+
+
+@pytest.fixture
+def web(configured: None, store_url: str, registry: Registry, serve: Callable[[Any], str]) -> str:
+    return serve(create_app(store_url, registry=registry, secret=SECRET))
 
 
 def audit_rows(store: HubStore, action: str) -> list[AuditLog]:
@@ -257,22 +256,20 @@ def test_the_role_claim_must_vouch_for_the_accounts_role(web: str, provider: Pro
     assert http.get(oidc_link(http, web), timeout=30).url == f"{web}/lateness"
 
 
-def test_without_configuration_there_is_no_button_and_no_route(store: HubStore, store_url: str,
+def test_without_configuration_there_is_no_button_and_no_route(store: HubStore, store_url: str, registry: Registry,
+                                                               serve: Callable[[Any], str],
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("DELAYHUB_OIDC_ISSUER", "DELAYHUB_OIDC_CLIENT_ID", "DELAYHUB_OIDC_CLIENT_SECRET"):
         monkeypatch.delenv(name, raising=False)
-    server = IntakeServer(create_app(store_url, registry=Registry.load(), secret=SECRET)).start()
-    try:
-        page = requests.get(f"{server.url}/login", timeout=30)
-        assert page.status_code == 200 and "เข้าสู่ระบบ" in page.text and "OpenID" not in page.text
-        assert requests.get(f"{server.url}/login/oidc", timeout=30).status_code == 404
-        assert requests.get(f"{server.url}/login/oidc/callback?code=x&state=y", timeout=30).status_code == 404
-    finally:
-        server.stop()
+    web = serve(create_app(store_url, registry=registry, secret=SECRET))
+    page = requests.get(f"{web}/login", timeout=30)
+    assert page.status_code == 200 and "เข้าสู่ระบบ" in page.text and "OpenID" not in page.text
+    assert requests.get(f"{web}/login/oidc", timeout=30).status_code == 404
+    assert requests.get(f"{web}/login/oidc/callback?code=x&state=y", timeout=30).status_code == 404
 
 
 def test_at_debug_no_log_holds_the_code_the_pkce_verifier_or_a_token(
-        store: HubStore, store_url: str, provider: Provider, monkeypatch: pytest.MonkeyPatch,
+        configured: None, store_url: str, registry: Registry, provider: Provider,
         caplog: pytest.LogCaptureFixture) -> None:
     """Every logger at DEBUG, authlib's by name too (it logs the PKCE verifier there), and uvicorn's access
     log on (the provider sends the code back in the callback's query string): one sign-in, then no
@@ -282,12 +279,6 @@ def test_at_debug_no_log_holds_the_code_the_pkce_verifier_or_a_token(
 
     import uvicorn
 
-    registry = Registry.load()
-    add_users(store, registry)
-    monkeypatch.setenv("DELAYHUB_OIDC_ISSUER", provider.issuer)
-    monkeypatch.setenv("DELAYHUB_OIDC_CLIENT_ID", CLIENT_ID)
-    monkeypatch.setenv("DELAYHUB_OIDC_CLIENT_SECRET", CLIENT_SECRET)
-    monkeypatch.delenv("DELAYHUB_OIDC_ROLE_CLAIM", raising=False)
     app = create_app(store_url, registry=registry, secret=SECRET)
     caplog.set_level(logging.DEBUG)
     for name in ("authlib", "authlib.integrations.base_client.sync_app", "httpx", "httpcore", "uvicorn.access"):

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ import connectors
 from connectors.base import Secrets
 from delayhub.errors import ConfigError
 from delayhub.ingest import ingest
-from delayhub.intake import IntakeServer, create_app, sign
+from delayhub.intake import create_app, sign
 from delayhub.mapping import Mapping, load_mapping
 from delayhub.registry import Registry
 from delayhub.store import HubStore
@@ -45,11 +45,6 @@ RECORDS = district_records(TODAY)
 
 
 @pytest.fixture(scope="module")
-def registry() -> Registry:
-    return Registry.load()
-
-
-@pytest.fixture(scope="module")
 def mappings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Mapping]:
     dopa = load_mapping(ROOT / "mappings" / f"{DOPA}.yaml")
     other = tmp_path_factory.mktemp("mappings") / f"{OTHER}.yaml"
@@ -60,15 +55,13 @@ def mappings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Mapping]:
 
 
 @pytest.fixture
-def intake(store: HubStore, mappings: dict[str, Mapping], registry: Registry,
-           monkeypatch: pytest.MonkeyPatch) -> Iterator[IntakeServer]:
+def intake(store: HubStore, mappings: dict[str, Mapping], registry: Registry, serve: Callable[[Any], str],
+           monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("DELAYHUB_TODAY", TODAY.isoformat())
-    server = IntakeServer(create_app(lambda: store, SECRETS.get, mappings, registry)).start()
-    yield server
-    server.stop()
+    return serve(create_app(lambda: store, SECRETS.get, mappings, registry))
 
 
-def post(server: IntakeServer, records: Any, *, connector: str = DOPA, key: str | None = "batch-1",
+def post(intake: str, records: Any, *, connector: str = DOPA, key: str | None = "batch-1",
          bearer: str | None = DOPA_KEY, hmac_secret: str | None = None, stamp: int | None = None,
          body: bytes | None = None) -> requests.Response:
     """POST one batch as an agency would: a Bearer key, or an HMAC signature when hmac_secret is given."""
@@ -81,7 +74,7 @@ def post(server: IntakeServer, records: Any, *, connector: str = DOPA, key: str 
         headers.update({"X-Delayhub-Timestamp": ts, "X-Delayhub-Signature": sign(hmac_secret, ts, body)})
     elif bearer is not None:
         headers["Authorization"] = f"Bearer {bearer}"
-    return requests.post(f"{server.url}/v1/{connector}/batches", data=body, headers=headers, timeout=30)
+    return requests.post(f"{intake}/v1/{connector}/batches", data=body, headers=headers, timeout=30)
 
 
 def inbox(store: HubStore, connector: str = DOPA) -> list[dict[str, Any]]:
@@ -137,7 +130,7 @@ def test_bad_signatures_and_stale_timestamps_are_refused(intake, store) -> None:
         headers = {"Idempotency-Key": case, "X-Delayhub-Signature": sign(secret, "" if stamp is None else stamp, body)}
         if stamp is not None:
             headers["X-Delayhub-Timestamp"] = str(stamp)
-        response = requests.post(f"{intake.url}/v1/{DOPA}/batches", data=sent, headers=headers, timeout=30)
+        response = requests.post(f"{intake}/v1/{DOPA}/batches", data=sent, headers=headers, timeout=30)
         assert (response.status_code, response.json()["error"]) == (401, expected), case
     assert stored_rows(store) == 0
 
@@ -153,7 +146,7 @@ def test_a_key_opens_only_its_own_connector_and_unknown_ids_look_the_same(intake
         "a REST connector takes no pushes": post(intake, RECORDS[:3], connector="moc-dbd-registration",
                                                  bearer=DBD_KEY),
         "no key at all": post(intake, RECORDS[:3], bearer=None),
-        "Basic, not Bearer": requests.post(f"{intake.url}/v1/{DOPA}/batches", json={"records": []}, timeout=30,
+        "Basic, not Bearer": requests.post(f"{intake}/v1/{DOPA}/batches", json={"records": []}, timeout=30,
                                            headers={"Idempotency-Key": "x", "Authorization": f"Basic {DOPA_KEY}"}),
     }
     assert unknown.status_code == 401
@@ -241,7 +234,7 @@ def test_not_json_or_no_records_list_is_400(intake) -> None:
 
 
 def test_health_answers_when_the_store_does(intake) -> None:
-    response = requests.get(f"{intake.url}/v1/health", timeout=10)
+    response = requests.get(f"{intake}/v1/health", timeout=10)
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +16,13 @@ import pytest
 import requests
 import yaml
 from fastapi.routing import APIRoute
+from queue_setup import DBD, KEY, Clock, at, nid, phone
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from delayhub.config import TIMEZONE
 from delayhub.dispatch.sms_providers import JsonGateway
 from delayhub.errors import ConfigError
-from delayhub.intake import IntakeServer
-from delayhub.normalise import national_id_check_digit
 from delayhub.queueing import messages
 from delayhub.queueing.booking import Queue
 from delayhub.queueing.otp import MAX_ATTEMPTS, Codes
@@ -41,45 +41,12 @@ from delayhub.store import HubStore
 from delayhub.store.models import Outbox, QueueBooking, QueueOtp, QueueSlot
 
 ROOT = Path(__file__).resolve().parents[1]
-KEY = b"test-queue-key-" + b"k" * 32
-DBD = "MOC-DBD"  # 14 half-hour slots 08:30–16:30 (lunch 12–13); web places go to walk-ins from 13:00
 DBD_AT = (13.8591, 100.5143)
-
-
-def at(day: str, hm: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(f"{day}T{hm}").replace(tzinfo=TIMEZONE).astimezone(dt.UTC)
-
-
-class Clock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
-def nid(n: int) -> str:
-    first12 = f"1{n:011d}"
-    return first12 + str(national_id_check_digit(first12))
-
-
-def phone(n: int) -> str:
-    return f"08{n:08d}"
-
-
-@pytest.fixture(scope="module")
-def registry() -> Registry:
-    return Registry.load()
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock(at("2026-11-25", "09:40"))  # a Wednesday
-
-
-@pytest.fixture
-def queue(store: HubStore, registry: Registry, clock: Clock) -> Queue:
-    return Queue(store, registry, load_all(registry), KEY, now=clock)
+    return Clock(at("09:40"))  # a Wednesday, the morning's queue under way
 
 
 def book_web(queue: Queue, slot_id: int, n: int, agency: str = DBD, service: str = "REG", **kw: Any) -> Any:
@@ -165,7 +132,7 @@ def test_a_queue_file_is_named_after_its_agency_and_reads_unquoted_times(registr
 
 def test_slots_exist_only_on_working_days_of_the_thai_calendar_with_the_agencys_closures(
         queue: Queue, clock: Clock) -> None:
-    clock.now = at("2026-12-10", "07:00")
+    clock.now = at("07:00", "2026-12-10")
     bcd = {d for d, _ in queue.days("MOI-DPT-BCD", "PERMIT", "web")}  # its own closure 14–15 December
     dbd = {d for d, _ in queue.days(DBD, "REG", "web")}
     cal = queue.calendar_of("MOI-DPT-BCD")
@@ -298,13 +265,6 @@ def test_web_and_mobile_bookings_need_the_phone_confirmed_by_its_own_code(queue:
 
 # --- one-time codes --------------------------------------------------------------------------------------
 
-@pytest.fixture
-def sms(tmp_path: Path) -> Any:
-    sink = SmsSink(tmp_path / "sms.log").start()
-    yield sink
-    sink.stop()
-
-
 def test_a_code_goes_through_the_outbox_to_the_gateway_and_confirms_the_number_once(
         store: HubStore, clock: Clock, sms: SmsSink) -> None:
     codes = Codes(store, KEY, now=clock)
@@ -387,10 +347,10 @@ def test_a_mobile_booking_within_the_radius_joins_todays_queue_and_one_too_far_i
     assert caught.value.params == {"distance_m": 2127, "limit_m": 2000}
     with pytest.raises(Refused, match="position_required"):
         queue.plan("mobile", DBD, "REG", identify("ก", nid(3), phone(3)), proof=phone_proof(KEY, phone(3)))
-    clock.now = at("2026-11-25", "16:31")
+    clock.now = at("16:31")
     with pytest.raises(Refused, match="closed_today"):
         book_mobile(queue, 4)
-    clock.now = at("2026-11-28", "10:00")  # a Saturday: no queue today
+    clock.now = at("10:00", "2026-11-28")  # a Saturday: no queue today
     with pytest.raises(Refused, match="closed_today"):
         book_mobile(queue, 5)
 
@@ -425,9 +385,9 @@ def test_the_signed_link_cancels_and_changes_and_a_forged_one_does_nothing(queue
     assert done.status == "cancelled" and queue.free([slots[3][0].id])[slots[3][0].id] == 4
     with pytest.raises(Refused, match="not_changeable"):
         queue.cancel(moved.token)
-    clock.now = at("2026-11-26", "16:30")
+    clock.now = at("16:30", "2026-11-26")
     late = queue.find(book_web(queue, web_slots(queue, "2026-11-27")[0][0].id, 9).token)
-    clock.now = at("2026-11-27", "09:01")  # its slot is over
+    clock.now = at("09:01", "2026-11-27")  # its slot is over
     with pytest.raises(Refused, match="not_changeable"):
         queue.cancel(late.token)
 
@@ -446,28 +406,28 @@ def test_a_booker_checks_in_at_the_kiosk_with_the_number_and_the_phones_last_dig
 
 def test_bookings_not_checked_in_within_the_grace_period_are_released(queue: Queue, clock: Clock,
                                                                        store: HubStore) -> None:
-    clock.now = at("2026-11-25", "09:20")
-    slot = next(s for s, _ in web_slots(queue, "2026-11-25") if s.starts_at == at("2026-11-25", "09:30"))
+    clock.now = at("09:20")
+    slot = next(s for s, _ in web_slots(queue, "2026-11-25") if s.starts_at == at("09:30"))
     gone, kept = book_web(queue, slot.id, 1), book_web(queue, slot.id, 2)  # grace 15 minutes from 09:30
     mobile = book_mobile(queue, 3)  # joins the 09:00 slot under way: its grace runs from 09:20
     walk_in = queue.book(queue.plan("walk_in", DBD, "REG", identify("ผู้มาติดต่อ", nid(4))))
     queue.check_in(DBD, kept.queue_no, phone(2)[-4:])
-    clock.now = at("2026-11-25", "09:35")
+    clock.now = at("09:35")
     assert queue.release_no_shows() == 0
-    clock.now = at("2026-11-25", "09:36")
+    clock.now = at("09:36")
     assert queue.release_no_shows() == 1 and queue.find(mobile.token).status == "released"
-    clock.now = at("2026-11-25", "09:45")
+    clock.now = at("09:45")
     assert queue.release_no_shows() == 0  # 09:45 is still within the web booking's grace period
-    clock.now = at("2026-11-25", "09:46")
+    clock.now = at("09:46")
     assert queue.release_no_shows() == 1
     assert {b.token: queue.find(b.token).status for b in (gone, kept, mobile, walk_in)} == {
         gone.token: "released", kept.token: "checked_in", mobile.token: "released", walk_in.token: "booked"}
     assert queue.free([slot.id])[slot.id] == 3  # the place is given back
     assert queue.release_no_shows() == 0
     late = book_mobile(queue, 1)  # released: the person may book again today, in the slot under way
-    clock.now = at("2026-11-25", "10:01")
+    clock.now = at("10:01")
     assert queue.release_no_shows() == 0  # its grace runs from when it was booked
-    clock.now = at("2026-11-25", "10:02")
+    clock.now = at("10:02")
     assert queue.release_no_shows() == 1 and queue.find(late.token).status == "released"
 
 
@@ -478,9 +438,9 @@ def test_unused_web_places_of_the_afternoon_go_to_walk_ins_from_the_agencys_hour
     def free(channel: str) -> dict[str, int]:
         return {s.starts_at.astimezone(TIMEZONE).strftime("%H:%M"): n for s, n in queue.slots(DBD, "REG", channel, day)}
 
-    clock.now = at("2026-11-25", "12:59")
+    clock.now = at("12:59")
     assert queue.hand_over() == 0
-    clock.now = at("2026-11-25", "13:05")
+    clock.now = at("13:05")
     before = free("web"), free("walk_in"), free("mobile")
     # seven afternoon slots: 4 web places each for REG (one booked), 2 for CERT
     assert queue.hand_over() == (4 * 7 - 1) + 2 * 7
@@ -500,16 +460,15 @@ def test_unused_web_places_of_the_afternoon_go_to_walk_ins_from_the_agencys_hour
 # --- the JSON API over HTTP ---------------------------------------------------------------------------------------
 
 @pytest.fixture
-def api(store: HubStore, store_url: str, registry: Registry, sms: SmsSink, monkeypatch: pytest.MonkeyPatch) -> Any:
+def api(store: HubStore, store_url: str, registry: Registry, sms: SmsSink, serve: Callable[[Any], str],
+        monkeypatch: pytest.MonkeyPatch) -> Any:
     from delayhub.web.app import create_app
     from delayhub.web.queue_api import queue_key
 
     monkeypatch.setenv("DELAYHUB_NOW", "2026-11-25T09:40:00+07:00")
     monkeypatch.setenv("DELAYHUB_WEB_SECRET", "api-test-secret-" + "z" * 40)
     monkeypatch.setenv("DELAYHUB_SMS_URL", sms.url)
-    server = IntakeServer(create_app(store_url, registry=registry)).start()
-    yield server.url + "/queue/api/v1", queue_key("api-test-secret-" + "z" * 40)
-    server.stop()
+    return serve(create_app(store_url, registry=registry)) + "/queue/api/v1", queue_key("api-test-secret-" + "z" * 40)
 
 
 def test_the_json_api_lists_books_with_a_code_and_answers_full_in_thai_with_a_code(api: Any, sms: SmsSink) -> None:

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import test_lateness_browser as shared
+from browser import PHONE, axe_check, expect, new_page, shot
+from queue_setup import nid
 
-from delayhub.intake import IntakeServer
-from delayhub.normalise import national_id_check_digit
 from delayhub.queueing.rules import kiosk_key
 from delayhub.registry import Registry
 from delayhub.sinks import SmsSink
@@ -25,58 +24,18 @@ from delayhub.store import HubStore
 from delayhub.web.app import create_app
 from delayhub.web.queue_api import queue_key
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-expect = playwright_api.expect
-
-browser = shared.browser  # the Chromium fixture the lateness view's browser test starts
-AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 SECRET = "browser-queue-secret-" + "b" * 40
-PHONE_SCREEN = {"width": 390, "height": 844}
 NEAR = {"latitude": 13.8600, "longitude": 100.5150}  # about 150 m from the Ministry of Commerce
 FAR = {"latitude": 13.7563, "longitude": 100.5018}  # central Bangkok, 11.5 km away
 
 
-def nid(n: int) -> str:
-    first12 = f"3{n:011d}"
-    return first12 + str(national_id_check_digit(first12))
-
-
 @pytest.fixture
-def sms(tmp_path: Path) -> Iterator[SmsSink]:
-    sink = SmsSink(tmp_path / "sms.log").start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-def site(sqlite_store: HubStore, tmp_path: Path, sms: SmsSink, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def site(sqlite_store: HubStore, sqlite_url: str, registry: Registry, sms: SmsSink, serve: Callable[[Any], str],
+         monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("DELAYHUB_NOW", "2026-11-25T09:40:00+07:00")  # a Wednesday morning
     monkeypatch.setenv("DELAYHUB_WEB_SECRET", SECRET)
     monkeypatch.setenv("DELAYHUB_SMS_URL", sms.url)
-    server = IntakeServer(create_app(f"sqlite:///{tmp_path / 'hub.db'}", registry=Registry.load())).start()
-    yield server.url
-    server.stop()
-
-
-def new_page(browser: Any, **options: Any) -> Any:
-    # the pages allow scripts from the site only: axe is injected from the test, so bypass the CSP
-    context = browser.new_context(bypass_csp=True, **options)
-    return context, context.new_page()
-
-
-def axe_check(page: Any, name: str) -> None:
-    """No serious or critical accessibility violation on the page as it is now."""
-    page.add_script_tag(path=str(AXE))
-    found = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
-    bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in found
-           if v["impact"] in ("serious", "critical")]
-    assert bad == [], f"{name}: {bad}"
-
-
-def shot(page: Any, tmp_path: Path, name: str) -> None:
-    path = tmp_path / f"queue-{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    shared.keep(path)
+    return serve(create_app(sqlite_url, registry=registry))
 
 
 def last_code(sms: SmsSink) -> str:
@@ -87,24 +46,23 @@ def confirm_code(page: Any, sms: SmsSink, tmp_path: Path, name: str) -> None:
     page.get_by_role("heading", level=1, name="ยืนยันหมายเลขโทรศัพท์").wait_for()
     expect(page.get_by_text("ส่งรหัส 6 หลักไปที่ 08x-xxx-")).to_be_visible()
     axe_check(page, "the code page")
-    shot(page, tmp_path, f"{name}-code")
+    shot(page, tmp_path, f"queue-{name}-code")
     page.get_by_label("รหัสยืนยัน 6 หลัก").fill(last_code(sms))
     page.get_by_role("button", name="ยืนยันและจองคิว").click()
 
 
 def test_a_web_booking_from_the_agency_to_its_confirmation(browser: Any, site: str, sms: SmsSink,
                                                            tmp_path: Path) -> None:
-    context, page = new_page(browser, viewport=PHONE_SCREEN, is_mobile=True, has_touch=True)
-    try:
+    with new_page(browser, **PHONE) as page:
         page.goto(f"{site}/queue")
         assert page.locator("html").get_attribute("lang") == "th"
         axe_check(page, "the agencies")
-        shot(page, tmp_path, "agencies")
+        shot(page, tmp_path, "queue-agencies")
         page.get_by_role("link", name="กรมพัฒนาธุรกิจการค้า").click()
 
         page.get_by_role("heading", level=1, name="กรมพัฒนาธุรกิจการค้า").wait_for()
         axe_check(page, "the agency")
-        shot(page, tmp_path, "agency")
+        shot(page, tmp_path, "queue-agency")
         card = page.locator(".card", has_text="จดทะเบียนนิติบุคคล")
         card.get_by_role("link", name="จองล่วงหน้าผ่านเว็บไซต์").click()
 
@@ -118,7 +76,7 @@ def test_a_web_booking_from_the_agency_to_its_confirmation(browser: Any, site: s
         page.get_by_label("ชื่อ–นามสกุล").fill("นายสมชาย ใจดี")
         page.get_by_label("เลขประจำตัวประชาชน").fill("3-1012-00456-78-9")
         page.get_by_label("หมายเลขโทรศัพท์มือถือ").fill("081-234-5678")
-        shot(page, tmp_path, "web-form")
+        shot(page, tmp_path, "queue-web-form")
         page.get_by_role("button", name="ถัดไป: ส่งรหัสยืนยันทาง SMS").click()
 
         confirm_code(page, sms, tmp_path, "web")
@@ -131,23 +89,19 @@ def test_a_web_booking_from_the_agency_to_its_confirmation(browser: Any, site: s
         expect(page.get_by_text("นายสมชาย ใ***")).to_be_visible()
         assert "3101200456789" not in page.content() and "ใจดี" not in page.content()
         axe_check(page, "the confirmation")
-        shot(page, tmp_path, "web-confirmed")
+        shot(page, tmp_path, "queue-web-confirmed")
 
         page.get_by_role("link", name="English").click()
         page.get_by_role("heading", level=1, name="Your queue is booked").wait_for()
         expect(page.locator("#queue-no")).to_have_text("W001")
         expect(page.locator("#queue-date")).to_have_text("26 November 2026")
         axe_check(page, "the confirmation in English")
-        shot(page, tmp_path, "web-confirmed-en")
-    finally:
-        context.close()
+        shot(page, tmp_path, "queue-web-confirmed-en")
 
 
 def test_a_mobile_booking_near_the_agency_and_a_refusal_far_from_it(browser: Any, site: str, sms: SmsSink,
                                                                    tmp_path: Path) -> None:
-    context, page = new_page(browser, viewport=PHONE_SCREEN, is_mobile=True, has_touch=True, geolocation=NEAR,
-                             permissions=["geolocation"])
-    try:
+    with new_page(browser, **PHONE, geolocation=NEAR, permissions=["geolocation"]) as page:
         page.goto(f"{site}/queue/MOC-DBD/REG/mobile")
         page.get_by_role("heading", level=1, name="จองคิวขณะเดินทาง").wait_for()
         axe_check(page, "the mobile page")
@@ -156,7 +110,7 @@ def test_a_mobile_booking_near_the_agency_and_a_refusal_far_from_it(browser: Any
         page.get_by_label("ชื่อ–นามสกุล").fill("นางสาวสมหญิง รักดี")
         page.get_by_label("เลขประจำตัวประชาชน").fill(nid(2))
         page.get_by_label("หมายเลขโทรศัพท์มือถือ").fill("0898765432")
-        shot(page, tmp_path, "mobile-form")
+        shot(page, tmp_path, "queue-mobile-form")
         page.get_by_role("button", name="ถัดไป: ส่งรหัสยืนยันทาง SMS").click()
         confirm_code(page, sms, tmp_path, "mobile")
         page.get_by_role("heading", level=1, name="จองคิวเรียบร้อยแล้ว").wait_for()
@@ -165,14 +119,10 @@ def test_a_mobile_booking_near_the_agency_and_a_refusal_far_from_it(browser: Any
         expect(page.locator("#queue-time")).to_have_text("คิววันนี้ (09:30–10:00 น.)")
         expect(page.locator("#queue-counter")).to_have_text("6")
         axe_check(page, "the mobile confirmation")
-        shot(page, tmp_path, "mobile-confirmed")
-    finally:
-        context.close()
+        shot(page, tmp_path, "queue-mobile-confirmed")
 
     sent = len(sms.received)
-    context, page = new_page(browser, viewport=PHONE_SCREEN, is_mobile=True, has_touch=True, geolocation=FAR,
-                             permissions=["geolocation"])
-    try:
+    with new_page(browser, **PHONE, geolocation=FAR, permissions=["geolocation"]) as page:
         page.goto(f"{site}/queue/MOC-DBD/REG/mobile")
         page.get_by_label("ชื่อ–นามสกุล").fill("นายไกล บ้านไกล")
         page.get_by_label("เลขประจำตัวประชาชน").fill(nid(3))
@@ -181,23 +131,20 @@ def test_a_mobile_booking_near_the_agency_and_a_refusal_far_from_it(browser: Any
         summary = page.get_by_role("alert")
         expect(summary).to_contain_text("ท่านอยู่ห่างจากหน่วยงาน 11.5 กิโลเมตร เกินระยะที่จองขณะเดินทางได้ (2.0 กิโลเมตร)")
         axe_check(page, "the refusal")
-        shot(page, tmp_path, "mobile-too-far")
+        shot(page, tmp_path, "queue-mobile-too-far")
         assert len(sms.received) == sent  # no code was sent
-    finally:
-        context.close()
 
 
 def test_a_walk_in_takes_a_ticket_at_the_kiosk_prints_it_and_leaves_a_number(browser: Any, site: str,
                                                                              tmp_path: Path) -> None:
     key = kiosk_key(queue_key(SECRET), "MOC-DBD")
-    context, page = new_page(browser, viewport={"width": 1080, "height": 1600})
-    try:
+    with new_page(browser, viewport={"width": 1080, "height": 1600}) as page:
         page.goto(f"{site}/queue/kiosk/MOC-DBD?key=wrong")
         expect(page.get_by_role("alert")).to_contain_text("ตู้บัตรคิวนี้ยังไม่ได้ลงทะเบียน")
         page.goto(f"{site}/queue/kiosk/MOC-DBD?key={key}")
         page.get_by_role("heading", level=1, name="รับบัตรคิว").wait_for()
         axe_check(page, "the kiosk")
-        shot(page, tmp_path, "kiosk")
+        shot(page, tmp_path, "queue-kiosk")
         page.get_by_label(re.compile("ขอหนังสือรับรองและสำเนาเอกสาร")).check()
         page.get_by_label("ชื่อ–นามสกุล").fill("นายมาเอง ที่หน่วยงาน")
         page.get_by_label("เลขประจำตัวประชาชน").fill(nid(4))
@@ -210,9 +157,9 @@ def test_a_walk_in_takes_a_ticket_at_the_kiosk_prints_it_and_leaves_a_number(bro
         expect(qr).to_be_visible()
         assert re.fullmatch(r"QR: http://127\.0\.0\.1:\d+/queue/b/[\w.-]+", qr.get_attribute("alt"))
         axe_check(page, "the ticket")
-        shot(page, tmp_path, "kiosk-ticket")
+        shot(page, tmp_path, "queue-kiosk-ticket")
         link = page.get_by_role("link", name="พิมพ์บัตรคิว (PDF)")
-        pdf = context.request.get(site + link.get_attribute("href"))
+        pdf = page.context.request.get(site + link.get_attribute("href"))
         assert pdf.ok and pdf.headers["content-type"] == "application/pdf"
         (tmp_path / "ticket.pdf").write_bytes(pdf.body())
         size = subprocess.run(["pdfinfo", str(tmp_path / "ticket.pdf")], capture_output=True, text=True,
@@ -233,7 +180,7 @@ def test_a_walk_in_takes_a_ticket_at_the_kiosk_prints_it_and_leaves_a_number(bro
         page.get_by_role("button", name="บันทึกหมายเลขโทรศัพท์").click()
         expect(page.get_by_role("status")).to_have_text("บันทึกแล้ว จะส่ง SMS ไปที่ 08x-xxx-3333 เมื่อเหลืออีก 3 คิว")
         axe_check(page, "the follow page")
-        shot(page, tmp_path, "follow")
+        shot(page, tmp_path, "queue-follow")
 
         page.goto(f"{site}/queue/kiosk/MOC-DBD?key={key}")  # someone who booked on the web checks in
         page.get_by_label("หมายเลขคิว").fill("W999")
@@ -241,5 +188,3 @@ def test_a_walk_in_takes_a_ticket_at_the_kiosk_prints_it_and_leaves_a_number(bro
         page.get_by_role("button", name="แจ้งว่ามาถึงแล้ว").click()
         expect(page.get_by_role("alert")).to_contain_text("ไม่พบคิวนี้")
         axe_check(page, "the kiosk with an error")
-    finally:
-        context.close()

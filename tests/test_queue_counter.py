@@ -11,20 +11,19 @@ import datetime as dt
 import re
 import threading
 from collections import Counter as Tally
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 import yaml
+from queue_setup import DBD, KEY, Clock, at, nid, phone
 from sqlalchemy import select
+from test_web_accounts import add_users, form_token, sign_in
 
-from delayhub.config import TIMEZONE
 from delayhub.dispatch.sms_providers import segments
 from delayhub.errors import ConfigError
-from delayhub.intake import IntakeServer
-from delayhub.normalise import national_id_check_digit
 from delayhub.queueing.booking import Queue
 from delayhub.queueing.counter import Counters
 from delayhub.queueing.rules import Refused, identify, phone_proof
@@ -32,51 +31,12 @@ from delayhub.queueing.settings import DEFAULT_NO_SHOW_CALLS, load_all, parse
 from delayhub.registry import Registry
 from delayhub.store import HubStore
 from delayhub.store.models import AuditLog, Outbox, QueueBooking, QueueHallCall
-from delayhub.web.accounts import Role, create_user, hash_password
+from delayhub.web.accounts import Role
 from delayhub.web.app import create_app
 from delayhub.web.queue_api import queue_key
 
 ROOT = Path(__file__).resolve().parents[1]
-KEY = b"test-counter-key-" + b"c" * 32
-DBD = "MOC-DBD"  # walk-in counters 1, 2, 3 (A); web 4, 5 (W); mobile 6 (M); 3 people ahead → SMS; 3 calls → absent
 SECRET = "counter-test-secret-" + "s" * 40
-PASSWORD = "a-long-test-password"
-
-
-def at(hm: str, day: str = "2026-11-25") -> dt.datetime:
-    return dt.datetime.fromisoformat(f"{day}T{hm}").replace(tzinfo=TIMEZONE).astimezone(dt.UTC)
-
-
-class Clock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
-def nid(n: int) -> str:
-    first12 = f"4{n:011d}"
-    return first12 + str(national_id_check_digit(first12))
-
-
-def phone(n: int) -> str:
-    return f"08{n:08d}"
-
-
-@pytest.fixture(scope="module")
-def registry() -> Registry:
-    return Registry.load()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(at("08:00"))  # a Wednesday, before opening: every slot of the day can be booked
-
-
-@pytest.fixture
-def queue(store: HubStore, registry: Registry, clock: Clock) -> Queue:
-    return Queue(store, registry, load_all(registry), KEY, now=clock)
 
 
 @pytest.fixture
@@ -372,43 +332,24 @@ USERS = {
 }
 
 
-def form_token(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def sign_in(base: str, username: str) -> requests.Session:
-    http = requests.Session()
-    page = http.get(f"{base}/login", timeout=30)
-    done = http.post(f"{base}/login", data={"csrf_token": form_token(page.text), "username": username,
-                                             "password": PASSWORD, "next": "/counter"}, timeout=30)
-    assert done.status_code == 200 and done.url.endswith("/counter"), done.text[:300]
-    return http
-
-
 @pytest.fixture
-def site(sqlite_store: HubStore, tmp_path: Path, registry: Registry, monkeypatch: pytest.MonkeyPatch
-         ) -> Iterator[tuple[str, list[str]]]:
+def site(sqlite_store: HubStore, sqlite_url: str, registry: Registry, serve: Callable[[Any], str],
+         monkeypatch: pytest.MonkeyPatch) -> tuple[str, list[str]]:
     """The app, three officers' accounts and three walk-ins waiting (A001 … A003): its address and the
     walk-ins' follow links."""
     monkeypatch.setenv("DELAYHUB_NOW", "2026-11-25T09:40:00+07:00")
     monkeypatch.setenv("DELAYHUB_WEB_SECRET", SECRET)  # the queue's links are signed with a key from it
-    hashed = hash_password(PASSWORD)
-    with sqlite_store.transaction() as s:
-        for username, (role, agency) in USERS.items():
-            create_user(s, registry, username=username, display_name=username, role=role, agency=agency,
-                        password=PASSWORD, password_hash=hashed)
+    add_users(sqlite_store, registry, USERS)
     queue = Queue(sqlite_store, registry, load_all(registry), queue_key(SECRET), now=lambda: at("09:40"))
     tokens = [queue.book(queue.plan("walk_in", DBD, "CERT", identify("นายมาเอง ใจเย็น", nid(1), "0812345678"))).token]
     tokens += [queue.book(queue.plan("walk_in", DBD, "REG", identify(f"คนที่ {n}", nid(n), ""))).token for n in (2, 3)]
-    server = IntakeServer(create_app(f"sqlite:///{tmp_path / 'hub.db'}", registry=registry, secret=SECRET)).start()
-    yield server.url, tokens
-    server.stop()
+    return serve(create_app(sqlite_url, registry=registry, secret=SECRET)), tokens
 
 
 def test_an_officer_calls_from_the_counter_page_and_the_opdc_only_looks(site: tuple[str, list[str]],
                                                                         sqlite_store: HubStore) -> None:
     site, tokens = site
-    officer = sign_in(site, "officer.moc-dbd-reg")
+    officer = sign_in(site, "officer.moc-dbd-reg", then="/counter")
     index = officer.get(f"{site}/counter", timeout=30).text
     assert "กรมพัฒนาธุรกิจการค้า" in index and 'href="/counter/MOC-DBD/1"' in index
     assert "/counter/MOPH-FDA-FOOD/" not in index  # another ministry's queue is not theirs
@@ -440,7 +381,7 @@ def test_an_officer_calls_from_the_counter_page_and_the_opdc_only_looks(site: tu
     assert "Now calling" in english and "please go to counter" in english
     assert "Certificates and certified copies" in english and 'lang=en' in english  # its events in English too
 
-    opdc = sign_in(site, "opdc")
+    opdc = sign_in(site, "opdc", then="/counter")
     look = opdc.get(f"{site}/counter/MOC-DBD/1", timeout=30)
     assert look.status_code == 200 and "A001" in look.text and "ดูได้อย่างเดียว" in look.text
     assert "counter/MOC-DBD/1/served" not in look.text

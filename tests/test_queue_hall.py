@@ -9,35 +9,28 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import queue as queues
 import re
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-import sqlalchemy
 
 from delayhub.queueing.booking import Queue
 from delayhub.queueing.rules import identify
 from delayhub.queueing.settings import load_all
 from delayhub.registry import Registry
+from delayhub.sinks import _free_port
 from delayhub.store import HubStore
 from delayhub.web.accounts import Role, create_user
 from delayhub.web.queue_api import queue_key
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "deploy"))  # deploy/ is a folder of tools, not an installed package
-from single_host import free_port  # noqa: E402
 
 SECRET = "hall-test-secret-" + "h" * 40
 PASSWORD = "a-long-test-password"
@@ -62,45 +55,15 @@ def prepare(url: str) -> None:
 
 
 @pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Any]:
-    """``serve(url, n, **env)``: the app in ``n`` uvicorn processes of its own (started side by side); every
-    one stopped afterwards."""
-    servers: list[subprocess.Popen[bytes]] = []
+def apps(serve_processes: Callable[..., list[str]]) -> Callable[..., list[str]]:
+    """``apps(url, n, **env)``: the app on the hub store at ``url`` in ``n`` uvicorn processes of its own."""
 
     def start(url: str, n: int, **env: str) -> list[str]:
-        environment = {**os.environ, "DELAYHUB_DATABASE_URL": url, "DELAYHUB_WEB_SECRET": SECRET,
-                       "DELAYHUB_NOW": NOW.isoformat(), "DELAYHUB_VAR": str(tmp_path / "var"),
-                       "DELAYHUB_ROOT": str(ROOT), "DELAYHUB_HALL_KEEPALIVE_SECONDS": KEEPALIVE, **env}
-        started = []
-        for _ in range(n):
-            port = free_port()
-            server = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "delayhub.web.app:create_app",
-                                       "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-                                       "--no-access-log"], env=environment, cwd=ROOT)
-            servers.append(server)
-            started.append((server, f"http://127.0.0.1:{port}"))
-        for server, base in started:
-            for _ in range(600):
-                try:
-                    if requests.get(f"{base}/health", timeout=1).ok:
-                        break
-                except requests.RequestException:
-                    pass
-                if server.poll() is not None:
-                    raise RuntimeError("uvicorn stopped")
-                time.sleep(0.05)
-            else:
-                raise RuntimeError("uvicorn did not start")
-        return [base for _, base in started]
+        return serve_processes(n, {"DELAYHUB_DATABASE_URL": url, "DELAYHUB_WEB_SECRET": SECRET,
+                                   "DELAYHUB_NOW": NOW.isoformat(), "DELAYHUB_HALL_KEEPALIVE_SECONDS": KEEPALIVE,
+                                   **env})
 
-    yield start
-    for server in servers:
-        server.send_signal(signal.SIGINT)
-    for server in servers:
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    return start
 
 
 class Stream:
@@ -161,9 +124,9 @@ def call_next_on_counter_page(base: str) -> str:
     return done.text
 
 
-def a_call_on_one_process_shows_on_the_other(url: str, serve: Any, **env: str) -> None:
+def a_call_on_one_process_shows_on_the_other(url: str, apps: Any, **env: str) -> None:
     prepare(url)
-    a, b = serve(url, 2, **env)
+    a, b = apps(url, 2, **env)
     display = Stream(b)
     try:
         call_next_on_counter_page(a)
@@ -186,24 +149,14 @@ def a_call_on_one_process_shows_on_the_other(url: str, serve: Any, **env: str) -
     assert 'id="hall-now-no">A001<' in page and 'id="hall-now-counter">1<' in page
 
 
-@pytest.fixture
-def pg_url(postgres_url: str) -> str:
-    engine = sqlalchemy.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
-    return postgres_url
-
-
 @pytest.mark.postgres
 def test_a_call_on_process_a_reaches_the_hall_on_process_b_through_postgresql_notify(pg_url: str,
-                                                                                     serve: Any) -> None:
-    a_call_on_one_process_shows_on_the_other(pg_url, serve)
+                                                                                     apps: Any) -> None:
+    a_call_on_one_process_shows_on_the_other(pg_url, apps)
 
 
-def test_a_call_on_process_a_reaches_the_hall_on_process_b_on_sqlite(tmp_path: Path, serve: Any) -> None:
-    a_call_on_one_process_shows_on_the_other(f"sqlite:///{tmp_path / 'hub.db'}", serve)
+def test_a_call_on_process_a_reaches_the_hall_on_process_b_on_sqlite(sqlite_url: str, apps: Any) -> None:
+    a_call_on_one_process_shows_on_the_other(sqlite_url, apps)
 
 
 @pytest.fixture
@@ -211,7 +164,7 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
     server_bin = shutil.which("redis-server")
     if server_bin is None:
         pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    port = free_port()
+    port = _free_port("127.0.0.1")
     server = subprocess.Popen([server_bin, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                                "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
     import redis
@@ -231,8 +184,7 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
         server.wait(timeout=10)
 
 
-def test_a_call_on_process_a_reaches_the_hall_on_process_b_through_redis(tmp_path: Path, redis_url: str,
-                                                                         serve: Any) -> None:
+def test_a_call_on_process_a_reaches_the_hall_on_process_b_through_redis(sqlite_url: str, redis_url: str,
+                                                                         apps: Any) -> None:
     # SQLite would also be polled: with Redis set, each process subscribes to Redis instead
-    a_call_on_one_process_shows_on_the_other(f"sqlite:///{tmp_path / 'hub.db'}", serve,
-                                             DELAYHUB_REDIS_URL=redis_url)
+    a_call_on_one_process_shows_on_the_other(sqlite_url, apps, DELAYHUB_REDIS_URL=redis_url)

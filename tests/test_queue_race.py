@@ -7,24 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import requests
 import sqlalchemy
 import yaml
+from queue_setup import nid, phone
 
-from delayhub.normalise import national_id_check_digit
 from delayhub.queueing.booking import Queue
 from delayhub.queueing.rules import identify, phone_proof
 from delayhub.queueing.settings import load_all
@@ -32,22 +25,12 @@ from delayhub.registry import Registry
 from delayhub.store import HubStore
 from delayhub.web.queue_api import queue_key
 
-ROOT = Path(__file__).resolve().parents[1]
 SECRET = "race-test-secret-" + "r" * 40
 KEY = queue_key(SECRET)
 NOW = dt.datetime.fromisoformat("2026-11-25T09:40:00+07:00")
 AGENCY, AT = "MOC-DBD-REG", (13.8591, 100.5143)
 PLACES, TAKEN, CLIENTS = 100, 60, 300  # 300 clients for the last 40 places
 FULL_TH = "คิวเต็มแล้ว กรุณาเลือกช่วงเวลาหรือวันอื่น"
-
-
-def nid(n: int) -> str:
-    first12 = f"2{n:011d}"
-    return first12 + str(national_id_check_digit(first12))
-
-
-def phone(n: int) -> str:
-    return f"09{n:08d}"
 
 
 def person(n: int, channel: str, slot_id: int | None = None) -> dict[str, Any]:
@@ -78,16 +61,6 @@ def settings_dir(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.fixture
-def pg_url(postgres_url: str) -> str:
-    engine = sqlalchemy.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
-    return postgres_url
-
-
 def today_slot(url: str, settings_dir: Path, channel: str = "web", taken: int = 0) -> int:
     """Make the slots, book ``taken`` places of today's slot directly, and say which slot it is."""
     store = HubStore.open(url)
@@ -105,40 +78,16 @@ def today_slot(url: str, settings_dir: Path, channel: str = "web", taken: int = 
 
 
 @pytest.fixture
-def serve(tmp_path: Path, settings_dir: Path) -> Iterator[Any]:
-    """``serve(url)``: the app on uvicorn with two worker processes, as deployed; stopped afterwards."""
-    servers: list[subprocess.Popen[bytes]] = []
+def app(serve_processes: Callable[..., list[str]], settings_dir: Path) -> Callable[[str], str]:
+    """``app(url)``: the app on the hub store at ``url`` under uvicorn with two worker processes, as deployed."""
 
     def start(url: str) -> str:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        env = {**os.environ, "DELAYHUB_DATABASE_URL": url, "DELAYHUB_WEB_SECRET": SECRET,
-               "DELAYHUB_NOW": NOW.isoformat(), "DELAYHUB_QUEUE_SETTINGS": str(settings_dir),
-               "DELAYHUB_VAR": str(tmp_path / "var"), "DELAYHUB_ROOT": str(ROOT), "DELAYHUB_QUEUE_POOL": "8"}
-        server = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "delayhub.web.app:create_app",
-                                   "--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--log-level",
-                                   "warning", "--no-access-log"], env=env, cwd=ROOT)
-        servers.append(server)
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(600):
-            try:
-                if requests.get(f"{base}/health", timeout=1).ok:
-                    return base
-            except requests.RequestException:
-                pass
-            if server.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise RuntimeError("uvicorn did not start")
+        [base] = serve_processes(1, {"DELAYHUB_DATABASE_URL": url, "DELAYHUB_WEB_SECRET": SECRET,
+                                     "DELAYHUB_NOW": NOW.isoformat(), "DELAYHUB_QUEUE_SETTINGS": str(settings_dir),
+                                     "DELAYHUB_QUEUE_POOL": "8"}, "--workers", "2")
+        return base
 
-    yield start
-    for server in servers:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    return start
 
 
 def fire(base: str, bodies: list[dict[str, Any]]) -> list[httpx.Response]:
@@ -178,21 +127,20 @@ def race_for_the_last_places(base: str, url: str, slot_id: int) -> None:
 
 
 @pytest.mark.postgres
-def test_300_clients_race_for_the_last_40_places_on_postgresql(pg_url: str, settings_dir: Path, serve: Any) -> None:
+def test_300_clients_race_for_the_last_40_places_on_postgresql(pg_url: str, settings_dir: Path, app: Any) -> None:
     slot_id = today_slot(pg_url, settings_dir, taken=TAKEN)
-    race_for_the_last_places(serve(pg_url), pg_url, slot_id)
+    race_for_the_last_places(app(pg_url), pg_url, slot_id)
 
 
-def test_300_clients_race_for_the_last_40_places_on_sqlite(tmp_path: Path, settings_dir: Path, serve: Any) -> None:
-    url = f"sqlite:///{tmp_path / 'hub.db'}"
-    slot_id = today_slot(url, settings_dir, taken=TAKEN)
-    race_for_the_last_places(serve(url), url, slot_id)
+def test_300_clients_race_for_the_last_40_places_on_sqlite(sqlite_url: str, settings_dir: Path, app: Any) -> None:
+    slot_id = today_slot(sqlite_url, settings_dir, taken=TAKEN)
+    race_for_the_last_places(app(sqlite_url), sqlite_url, slot_id)
 
 
 @pytest.mark.postgres
-def test_the_same_person_on_two_channels_at_once_books_once(pg_url: str, settings_dir: Path, serve: Any) -> None:
+def test_the_same_person_on_two_channels_at_once_books_once(pg_url: str, settings_dir: Path, app: Any) -> None:
     slot_id = today_slot(pg_url, settings_dir)
-    base = serve(pg_url)
+    base = app(pg_url)
     people = range(1, 41)
     bodies = [b for n in people for b in (person(n, "web", slot_id), person(n, "mobile"))]
     answers = fire(base, bodies)

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from queue_setup import DBD, KEY, Clock, at, phone
 from sqlalchemy import select
-from test_queue_booking import DBD, KEY, ROOT, Clock, at, book_web, phone, web_slots
+from test_queue_booking import ROOT, book_web, web_slots
 
 from delayhub.config import DispatchConfig, SmsConfig
 from delayhub.dispatch.run import dispatch
@@ -33,14 +34,9 @@ from delayhub.store.models import Outbox, QueueBooking, QueueSlot
 SITE = "https://queue.example.go.th"
 
 
-@pytest.fixture(scope="module")
-def registry() -> Registry:
-    return Registry.load()
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock(at("2026-11-23", "10:00"))  # a Monday
+    return Clock(at("10:00", "2026-11-23"))  # a Monday
 
 
 @pytest.fixture
@@ -58,7 +54,7 @@ def queue(store: HubStore, registry: Registry, clock: Clock, calendar_file: Path
 
 
 def slot_at(queue: Queue, day: str, hm: str) -> int:
-    return next(s.id for s, _ in web_slots(queue, day) if at(day, hm) == s.starts_at)
+    return next(s.id for s, _ in web_slots(queue, day) if at(hm, day) == s.starts_at)
 
 
 def sms_of(store: HubStore, kind: str) -> list[Outbox]:
@@ -71,12 +67,12 @@ def sms_of(store: HubStore, kind: str) -> list[Outbox]:
 def test_one_reminder_the_working_day_before_with_the_number_time_counter_and_link(
         queue: Queue, store: HubStore, clock: Clock) -> None:
     early = book_web(queue, slot_at(queue, "2026-11-26", "09:00"), 1)  # booked on Monday for Thursday
-    clock.now = at("2026-11-25", "08:30")
+    clock.now = at("08:30", "2026-11-25")
     late = book_web(queue, slot_at(queue, "2026-11-26", "10:00"), 2)  # booked on the eve: just confirmed
     assert send_reminders(queue) == 0  # before 09:00 nobody is texted
-    clock.now = at("2026-11-24", "11:00")
+    clock.now = at("11:00", "2026-11-24")
     assert send_reminders(queue) == 0  # Tuesday: Thursday is not the next working day
-    clock.now = at("2026-11-25", "09:00")
+    clock.now = at("09:00", "2026-11-25")
     assert send_reminders(queue) == 1
     assert send_reminders(queue) == 0 and tick(queue)["reminded"] == 0  # exactly once
     [sms] = sms_of(store, "queue_remind")
@@ -97,7 +93,7 @@ def test_a_cancelled_booking_is_not_reminded_and_an_unsent_reminder_dies_with_it
     gone = book_web(queue, slot_at(queue, "2026-11-26", "09:00"), 1)
     kept = book_web(queue, slot_at(queue, "2026-11-26", "09:00"), 2, lang="en")
     queue.cancel(gone.token)
-    clock.now = at("2026-11-25", "09:30")
+    clock.now = at("09:30", "2026-11-25")
     assert send_reminders(queue) == 1
     [sms] = sms_of(store, "queue_remind")
     assert sms.queue_booking_id == kept.id
@@ -112,11 +108,11 @@ def test_the_next_working_day_skips_the_weekend_and_the_new_year_holidays(
     # 30 Dec (a Cabinet day off), 31 Dec, 1 Jan and the weekend: from 29 Dec, the next is 4 Jan
     assert next_working_day(queue, DBD, dt.date(2026, 12, 29)) == dt.date(2027, 1, 4)
     monday = book_web(queue, slot_at(queue, "2026-11-30", "09:00"), 1)
-    clock.now = at("2026-12-21", "10:00")
+    clock.now = at("10:00", "2026-12-21")
     new_year = book_web(queue, slot_at(queue, "2027-01-04", "13:00"), 2)
     for day, expected in (("2026-11-26", []), ("2026-11-27", [monday.id]), ("2026-11-28", []),
                           ("2026-12-28", []), ("2026-12-29", [new_year.id]), ("2026-12-30", [])):
-        clock.now = at(day, "10:00")
+        clock.now = at("10:00", day)
         before = {r.queue_booking_id for r in sms_of(store, "queue_remind")}
         send_reminders(queue)
         assert sorted({r.queue_booking_id for r in sms_of(store, "queue_remind")} - before) == expected, day
@@ -126,14 +122,14 @@ def test_the_next_working_day_skips_the_weekend_and_the_new_year_holidays(
 def test_a_reminder_missed_on_the_working_day_before_goes_on_the_day_off_after_it(
         queue: Queue, store: HubStore, clock: Clock) -> None:
     monday = book_web(queue, slot_at(queue, "2026-11-30", "09:00"), 1)
-    clock.now = at("2026-11-28", "09:15")  # Saturday: Friday's runs never happened
+    clock.now = at("09:15", "2026-11-28")  # Saturday: Friday's runs never happened
     assert send_reminders(queue) == 1 and sms_of(store, "queue_remind")[0].queue_booking_id == monday.id
 
 
 def test_runs_at_the_same_moment_queue_each_reminder_once(queue: Queue, store: HubStore, clock: Clock) -> None:
     booked = [book_web(queue, slot_at(queue, "2026-11-26", hm), n) for n, hm in enumerate(
         ("08:30", "09:00", "09:30", "10:00", "10:30"), start=1)]
-    clock.now = at("2026-11-25", "09:05")
+    clock.now = at("09:05", "2026-11-25")
     start, counts, errors = threading.Barrier(4), [], []
 
     def run() -> None:
@@ -167,14 +163,14 @@ def declare(calendar_file: Path, day: str, kind: str) -> None:
 
 @pytest.mark.parametrize("kind", ["cabinet", "agency_closure"])
 def test_bookings_on_a_day_declared_off_are_closed_their_places_freed_and_each_person_texted_once(
-        queue: Queue, store: HubStore, clock: Clock, calendar_file: Path, registry: Registry, tmp_path: Path,
+        queue: Queue, store: HubStore, clock: Clock, calendar_file: Path, registry: Registry, sms: SmsSink,
         kind: str) -> None:
     first = book_web(queue, slot_at(queue, "2026-12-04", "09:00"), 1)
     second = book_web(queue, slot_at(queue, "2026-12-04", "13:00"), 2, lang="en")
     other_day = book_web(queue, slot_at(queue, "2026-12-03", "09:00"), 3)
     assert dt.date(2026, 12, 4) in dict(queue.days(DBD, "REG", "web"))
     declare(calendar_file, "2026-12-04", kind)
-    clock.now = at("2026-11-24", "10:00")
+    clock.now = at("10:00", "2026-11-24")
     assert tick(queue)["closed"] == 2
     assert tick(queue)["closed"] == 0 and close_days_off(queue) == 0  # once, however often it runs
     assert [queue.find(b.token).status for b in (first, second, other_day)] == ["closed", "closed", "booked"]
@@ -192,19 +188,15 @@ def test_bookings_on_a_day_declared_off_are_closed_their_places_freed_and_each_p
                              "กรมพัฒนาธุรกิจการค้า"
     assert closed[1].body.startswith(f"Queue W002 on 4 Dec 2026 is cancelled: the office is closed that day. "
                                      f"Book again: {SITE}/queue/{DBD}")
-    sink = SmsSink(tmp_path / "sms.log").start()
-    try:
-        dispatch(store, DispatchConfig(sms=SmsConfig(url=sink.url)), registry=registry)
-        received = {m["to"]: m["message"] for m in sink.received}
-    finally:
-        sink.stop()
+    dispatch(store, DispatchConfig(sms=SmsConfig(url=sms.url)), registry=registry)
+    received = {m["to"]: m["message"] for m in sms.received}
     # the people of the closed day get the closure, not their confirmation; the other day's person theirs
     assert received[phone(1)].startswith("4 ธ.ค. 2569 หน่วยงานปิดทำการ คิว W001")
     assert received[phone(2)].startswith("Queue W002 on 4 Dec 2026 is cancelled")
     assert received[phone(3)].startswith("คิว W001 3 ธ.ค. 2569 09:00 น.")  # numbers run per day
     with store.session() as s:  # inactive: the people may book again (the link in their SMS)
         assert [s.get(QueueBooking, b.id).active for b in (first, second)] == [False, False]
-    clock.now = at("2026-12-03", "10:00")
+    clock.now = at("10:00", "2026-12-03")
     assert send_reminders(queue) == 0  # nobody is reminded of the closed day (Friday's bookings are gone)
 
 

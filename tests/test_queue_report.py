@@ -8,23 +8,22 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import requests
 from openpyxl import load_workbook
 from sqlalchemy import insert
-from test_web_accounts import PASSWORD, sign_in
+from test_web_accounts import add_users, sign_in
 
 from delayhub.config import TIMEZONE
-from delayhub.intake import IntakeServer
 from delayhub.queueing.report import Figures, in_reach, queue_report
 from delayhub.registry import Registry
 from delayhub.reports.scope import AgencyScope
 from delayhub.store import HubStore
 from delayhub.store.models import QueueBooking, QueueSlot
-from delayhub.web.accounts import Role, create_user, hash_password
+from delayhub.web.accounts import Role
 from delayhub.web.app import create_app
 
 DBD, FOOD = "MOC-DBD", "MOPH-FDA-FOOD"
@@ -78,11 +77,6 @@ def fill(store: HubStore) -> None:
                          "counter": counter, "calls": 1 if counter else 0, "wait_seconds": wait,
                          "service_seconds": took})
         conn.execute(insert(QueueBooking), rows)
-
-
-@pytest.fixture(scope="module")
-def registry() -> Registry:
-    return Registry.load()
 
 
 @pytest.fixture
@@ -149,17 +143,12 @@ USERS = {
 
 
 @pytest.fixture
-def web(filled: HubStore, store_url: str, registry: Registry, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def web(filled: HubStore, store_url: str, registry: Registry, serve: Callable[[Any], str],
+        monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("DELAYHUB_TODAY", "2026-11-25")
     monkeypatch.setenv("DELAYHUB_WEB_SECRET", SECRET)
-    hashed = hash_password(PASSWORD)
-    with filled.transaction() as s:
-        for username, (role, agency) in USERS.items():
-            create_user(s, registry, username=username, display_name=username, role=role, agency=agency,
-                        password=PASSWORD, password_hash=hashed)
-    server = IntakeServer(create_app(store_url, registry=registry, secret=SECRET)).start()
-    yield server.url
-    server.stop()
+    add_users(filled, registry, USERS)
+    return serve(create_app(store_url, registry=registry, secret=SECRET))
 
 
 def cells(html: str, key: str) -> list[str]:
@@ -250,9 +239,7 @@ def test_the_report_reads_along_an_index_on_postgresql(filled: HubStore, store_u
 
 
 def test_a_reader_without_a_queue_is_told_so(web: str, store: HubStore, registry: Registry) -> None:
-    with store.transaction() as s:
-        create_user(s, registry, username="officer.moc-dip-tm", display_name="x", role=Role.OFFICER,
-                    agency="MOC-DIP-TM", password=PASSWORD, password_hash=hash_password(PASSWORD))
+    add_users(store, registry, {"officer.moc-dip-tm": (Role.OFFICER, "MOC-DIP-TM", "x")})
     page = sign_in(web, "officer.moc-dip-tm").get(f"{web}/queue-report", timeout=30)
     assert page.status_code == 200 and "ยังไม่มีหน่วยงานในสิทธิ์ของท่านที่เปิดระบบจองคิว" in page.text
     assert "<table" not in page.text

@@ -17,18 +17,19 @@ from typing import Any
 
 import pytest
 import yaml
+from queue_setup import DBD, KEY, Clock, at, nid
+from queue_setup import phone as phone_of
 from sqlalchemy import func, inspect, select
 
 from delayhub.calendar import ThaiCalendar
-from delayhub.config import TIMEZONE, DispatchConfig
+from delayhub.config import DispatchConfig
 from delayhub.errors import ConfigError
 from delayhub.mapping import load_all as load_mappings
-from delayhub.normalise import checksum, national_id_check_digit
+from delayhub.normalise import checksum
 from delayhub.pdpa import MASKED_EMAIL, MASKED_NATIONAL_ID, MASKED_PHONE, mask_free_text
 from delayhub.queueing.booking import Queue
 from delayhub.queueing.counter import Counters
 from delayhub.queueing.rules import identify, phone_proof
-from delayhub.queueing.settings import load_all
 from delayhub.registry import Registry
 from delayhub.store import HubStore
 from delayhub.store.models import (
@@ -45,47 +46,13 @@ from delayhub.survey.answer import ANSWERED, EXPIRED, NOT_YET, OPEN, STORED, UNK
 from delayhub.sweep import sweep
 
 ROOT = Path(__file__).resolve().parents[1]
-KEY = b"test-queue-key-" + b"k" * 32
-DBD = "MOC-DBD"
 LINK = re.compile(r"https://survey\.example\.go\.th/survey/([A-Za-z0-9_.\-]+)")
 GOOD = {"overall": "4", "speed": "3", "courtesy": "5", "clarity": "4", "comment": "เจ้าหน้าที่สุภาพมาก"}
-
-
-def at(hm: str, day: str = "2026-11-25") -> dt.datetime:
-    return dt.datetime.fromisoformat(f"{day}T{hm}").replace(tzinfo=TIMEZONE).astimezone(dt.UTC)
-
-
-class Clock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
-def nid(n: int) -> str:
-    first12 = f"1{n:011d}"
-    return first12 + str(national_id_check_digit(first12))
 
 
 @pytest.fixture(autouse=True)
 def _public_url(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DELAYHUB_PUBLIC_URL", "https://survey.example.go.th")
-
-
-@pytest.fixture(scope="module")
-def registry() -> Registry:
-    return Registry.load()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(at("08:00"))  # a Wednesday, before opening
-
-
-@pytest.fixture
-def queue(store: HubStore, registry: Registry, clock: Clock) -> Queue:
-    return Queue(store, registry, load_all(registry), KEY, now=clock)
 
 
 @pytest.fixture
@@ -96,7 +63,7 @@ def survey(store: HubStore, registry: Registry, clock: Clock) -> Survey:
 def served_walk_in(queue: Queue, clock: Clock, n: int, *, consent: bool = True, phone: bool = True,
                    wait: dt.timedelta = dt.timedelta(minutes=7, seconds=20), lang: str = "th") -> Any:
     """A walk-in's ticket, called at counter 1 after ``wait`` and marked served there (the counter's own path)."""
-    booker = identify(f"ผู้มาติดต่อ {n}", nid(n), f"08{n:08d}" if phone else "")
+    booker = identify(f"ผู้มาติดต่อ {n}", nid(n), phone_of(n) if phone else "")
     plan = queue.plan("walk_in", DBD, "REG", booker, lang=lang)
     booking = queue.book(dataclasses.replace(plan, survey_consent=consent))
     counters = Counters(queue)

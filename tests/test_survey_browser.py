@@ -11,18 +11,17 @@ from __future__ import annotations
 import datetime as dt
 import re
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import test_lateness_browser as shared
+from browser import PHONE, axe_check, expect, new_page, shot
+from queue_setup import nid
 from sqlalchemy import select
 
 from delayhub.config import DispatchConfig, SmsConfig
 from delayhub.dispatch.run import dispatch
-from delayhub.intake import IntakeServer
-from delayhub.normalise import national_id_check_digit
 from delayhub.pdpa import MASKED_PHONE
 from delayhub.queueing.booking import Queue
 from delayhub.queueing.counter import Counters
@@ -36,58 +35,19 @@ from delayhub.survey import invite
 from delayhub.web.app import create_app
 from delayhub.web.queue_api import queue_key
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-expect = playwright_api.expect
-
-browser = shared.browser  # the Chromium fixture the lateness view's browser test starts
-AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 SECRET = "browser-survey-secret-" + "c" * 40
-PHONE_SCREEN = {"width": 390, "height": 844}
 NOW = "2026-11-25T09:40:00+07:00"  # a Wednesday morning
 
 
-def nid(n: int) -> str:
-    first12 = f"3{n:011d}"
-    return first12 + str(national_id_check_digit(first12))
-
-
 @pytest.fixture
-def sms(tmp_path: Path) -> Iterator[SmsSink]:
-    sink = SmsSink(tmp_path / "sms.log").start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-def site(sqlite_store: HubStore, tmp_path: Path, sms: SmsSink, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def site(sqlite_store: HubStore, sqlite_url: str, registry: Registry, sms: SmsSink, serve: Callable[[Any], str],
+         monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("DELAYHUB_NOW", NOW)
     monkeypatch.setenv("DELAYHUB_WEB_SECRET", SECRET)
     monkeypatch.setenv("DELAYHUB_SMS_URL", sms.url)
-    server = IntakeServer(create_app(f"sqlite:///{tmp_path / 'hub.db'}", registry=Registry.load())).start()
-    monkeypatch.setenv("DELAYHUB_PUBLIC_URL", server.url)  # the links the SMS carries lead to this server
-    yield server.url
-    server.stop()
-
-
-def new_page(browser: Any, **options: Any) -> Any:
-    # the pages allow scripts from the site only: axe is injected from the test, so bypass the CSP
-    context = browser.new_context(bypass_csp=True, **options)
-    return context, context.new_page()
-
-
-def axe_check(page: Any, name: str) -> None:
-    """No serious or critical accessibility violation on the page as it is now."""
-    page.add_script_tag(path=str(AXE))
-    found = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
-    bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in found
-           if v["impact"] in ("serious", "critical")]
-    assert bad == [], f"{name}: {bad}"
-
-
-def shot(page: Any, tmp_path: Path, name: str) -> None:
-    path = tmp_path / f"survey-{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    shared.keep(path)
+    url = serve(create_app(sqlite_url, registry=registry))
+    monkeypatch.setenv("DELAYHUB_PUBLIC_URL", url)  # the links the SMS carries lead to this server
+    return url
 
 
 def take_ticket(page: Any, site: str, n: int, *, phone: str = "", consent: bool = False) -> str:
@@ -107,17 +67,16 @@ def take_ticket(page: Any, site: str, n: int, *, phone: str = "", consent: bool 
 
 
 def test_a_served_walk_in_answers_the_survey_from_its_sms(browser: Any, site: str, sms: SmsSink,
-                                                          sqlite_store: HubStore, tmp_path: Path) -> None:
-    registry = Registry.load()
+                                                          sqlite_store: HubStore, registry: Registry,
+                                                          tmp_path: Path) -> None:
     queue = Queue(sqlite_store, registry, load_all(registry), queue_key(SECRET))
-    kiosk_context, kiosk = new_page(browser, viewport={"width": 1080, "height": 1600})
-    try:
+    with new_page(browser, viewport={"width": 1080, "height": 1600}) as kiosk:
         kiosk.goto(f"{site}/queue/kiosk/MOC-DBD?key={kiosk_key(queue_key(SECRET), 'MOC-DBD')}")
         kiosk.get_by_role("heading", level=1, name="รับบัตรคิว").wait_for()
         axe_check(kiosk, "the kiosk with the consent box")
         assert take_ticket(kiosk, site, 1, phone="081-234-5678", consent=True) == "A001"
         pdf_link = kiosk.get_by_role("link", name="พิมพ์บัตรคิว (PDF)").get_attribute("href")
-        pdf = kiosk_context.request.get(site + pdf_link)
+        pdf = kiosk.context.request.get(site + pdf_link)
         (tmp_path / "ticket.pdf").write_bytes(pdf.body())
         size = subprocess.run(["pdfinfo", str(tmp_path / "ticket.pdf")], capture_output=True, text=True,
                               check=True).stdout
@@ -126,19 +85,16 @@ def test_a_served_walk_in_answers_the_survey_from_its_sms(browser: Any, site: st
                                 text=True, check=True).stdout
         assert "A001" in ticket and "ประเมินความพึงพอใจ สแกนหลังรับบริการ" in ticket.splitlines()
         assert take_ticket(kiosk, site, 2) == "A002"  # no number, no consent: waits behind A001
-    finally:
-        kiosk_context.close()
 
     with sqlite_store.session() as s:
         first, second = s.scalars(select(QueueBooking).order_by(QueueBooking.id)).all()
     assert first.survey_consent is True and second.survey_consent is False
 
-    context, page = new_page(browser, viewport=PHONE_SCREEN, is_mobile=True, has_touch=True)
-    try:
+    with new_page(browser, **PHONE) as page:
         page.goto(invite.survey_link(invite.ticket_token(first.ref), site))  # the ticket's QR code, too early
         page.get_by_role("heading", level=1, name="โปรดตอบหลังรับบริการ").wait_for()
         axe_check(page, "the not-yet page")
-        shot(page, tmp_path, "not-yet")
+        shot(page, tmp_path, "survey-not-yet")
 
         counters = Counters(queue)  # the officer at counter 1 calls A001 and marks the visit served
         assert counters.call_next("MOC-DBD", "1").queue_no == "A001"
@@ -154,12 +110,12 @@ def test_a_served_walk_in_answers_the_survey_from_its_sms(browser: Any, site: st
         assert page.locator("html").get_attribute("lang") == "th"
         expect(page.locator("#survey-service")).to_have_text("จดทะเบียนนิติบุคคล")
         expect(page.locator("#survey-visit-on")).to_have_text("25 พฤศจิกายน 2569")
-        second_tab = context.new_page()  # the same link open in another tab, to be sent after this one
+        second_tab = page.context.new_page()  # the same link open in another tab, to be sent after this one
         second_tab.goto(link)
         axe_check(page, "the survey")
-        shot(page, tmp_path, "form")
+        shot(page, tmp_path, "survey-form")
         width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= PHONE_SCREEN["width"], "nothing wider than the phone"
+        assert width <= PHONE["viewport"]["width"], "nothing wider than the phone"
 
         page.get_by_role("button", name="ส่งแบบประเมิน").click()  # nothing chosen: the required one is named
         expect(page.get_by_role("alert")).to_contain_text("กรุณาตอบข้อ: ความพึงพอใจต่อการบริการโดยรวม")
@@ -170,18 +126,18 @@ def test_a_served_walk_in_answers_the_survey_from_its_sms(browser: Any, site: st
         page.get_by_role("group", name=re.compile("^ความสุภาพ")).get_by_label("5 มากที่สุด").check()
         page.get_by_role("group", name=re.compile("^ท่านทราบเอกสาร")).get_by_label("ใช่", exact=True).check()
         page.get_by_label(re.compile("^ข้อเสนอแนะเพิ่มเติม")).fill("รอไม่นาน ถ้ามีปัญหาโทรหาดิฉันได้ที่ 081-234-5678 ค่ะ")
-        shot(page, tmp_path, "filled")
+        shot(page, tmp_path, "survey-filled")
         page.get_by_role("button", name="ส่งแบบประเมิน").click()
         page.get_by_role("heading", level=1, name="ขอบคุณสำหรับความคิดเห็น").wait_for()
         axe_check(page, "the thanks")
-        shot(page, tmp_path, "thanks")
+        shot(page, tmp_path, "survey-thanks")
 
         second_tab.get_by_role("group", name=re.compile("^ความพึงพอใจต่อการบริการโดยรวม")).get_by_label(
             "1 น้อยที่สุด").check()
         second_tab.get_by_role("button", name="ส่งแบบประเมิน").click()
         second_tab.get_by_role("heading", level=1, name="ท่านตอบแบบประเมินนี้แล้ว").wait_for()
         axe_check(second_tab, "already answered")
-        shot(second_tab, tmp_path, "answered")
+        shot(second_tab, tmp_path, "survey-answered")
 
         with sqlite_store.session() as s:
             [answer] = s.scalars(select(SurveyAnswer)).all()
@@ -199,6 +155,4 @@ def test_a_served_walk_in_answers_the_survey_from_its_sms(browser: Any, site: st
         page.get_by_role("heading", level=1, name="ลิงก์แบบประเมินหมดอายุแล้ว").wait_for()
         assert "Traceback" not in page.content()
         axe_check(page, "the expired link")
-        shot(page, tmp_path, "expired")
-    finally:
-        context.close()
+        shot(page, tmp_path, "survey-expired")

@@ -9,15 +9,14 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
-import requests
 from openpyxl import load_workbook
-from test_web_accounts import sign_in
+from test_web_accounts import Client, add_users, sign_in
 
-from delayhub.intake import IntakeServer
 from delayhub.pdpa import MASKED_PHONE
 from delayhub.registry import Registry
 from delayhub.reports.scope import AgencyScope
@@ -27,13 +26,12 @@ from delayhub.survey import invite, questions
 from delayhub.survey.answer import STORED, Survey
 from delayhub.survey.daily import answer_figures, bump
 from delayhub.survey.report import MIN_ANSWERS, agency_report, default_period, opdc_ranking, parse_cursor
-from delayhub.web.accounts import Role, create_user, hash_password
+from delayhub.web.accounts import Role
 from delayhub.web.app import create_app
 
 TODAY = dt.date(2026, 11, 25)
 START, END = dt.date(2025, 12, 1), TODAY  # the default period: the last twelve months
 SECRET = "test-secret-" + "s" * 40
-PASSWORD = "a-long-test-password"
 day = dt.date.fromisoformat
 
 
@@ -106,11 +104,6 @@ def many(agency: str, service: str, scores: dict[int, int], on: str = "2026-09-1
 # Enough answers to rank: BORA (a MOI-DOPA division) and BCD (MOI-DPT's) at 90 %, MIND-DIW at 50 %.
 RANKED = (many("MOI-DOPA-BORA", "BORA-01", {5: 36, 2: 4}) + many("MOI-DPT-BCD", "BCD-01", {4: 20, 5: 7, 1: 3})
           + many("MIND-DIW", "DIW-01", {4: 15, 3: 15}))
-
-
-@pytest.fixture
-def registry() -> Registry:
-    return Registry.load()
 
 
 @pytest.fixture
@@ -229,36 +222,21 @@ def test_a_period_outside_the_answers_ranks_nobody(filled: HubStore, registry: R
 # --- the pages and their downloads -------------------------------------------------------------------------
 
 
-class Client:
-    def __init__(self, base: str, http: requests.Session) -> None:
-        self.base, self.http = base, http
-
-    def get(self, path: str, params: dict[str, str] | None = None) -> requests.Response:
-        return self.http.get(self.base + path, params=params, timeout=30)
-
-
 USERS = {"opdc": (Role.OPDC, None), "admin.moc-dbd": (Role.AGENCY_ADMIN, "MOC-DBD"),
          "officer.moph-fda-food": (Role.OFFICER, "MOPH-FDA-FOOD")}
 
 
 @pytest.fixture
-def site(filled: HubStore, store_url: str, registry: Registry, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def site(filled: HubStore, store_url: str, registry: Registry, serve: Callable[[Any], str],
+         monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("DELAYHUB_TODAY", TODAY.isoformat())
     record(filled, RANKED)
-    hashed = hash_password(PASSWORD)
-    with filled.transaction() as s:
-        for username, (role, agency) in USERS.items():
-            create_user(s, registry, username=username, display_name=username, role=role, agency=agency,
-                        password=PASSWORD, password_hash=hashed)
-    server = IntakeServer(create_app(store_url, registry=registry, secret=SECRET)).start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
+    add_users(filled, registry, USERS)
+    return serve(create_app(store_url, registry=registry, secret=SECRET))
 
 
 def client(site: str, username: str) -> Client:
-    return Client(site, sign_in(site, username, PASSWORD))
+    return Client(site, sign_in(site, username))
 
 
 def cells(row: str) -> list[str]:

@@ -17,7 +17,7 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -34,7 +34,6 @@ from delayhub.calendar import ThaiCalendar
 from delayhub.config import TIMEZONE, DispatchConfig, SmsConfig, SmtpConfig
 from delayhub.dispatch import dispatch
 from delayhub.dispatch.sms_providers import fit, segments
-from delayhub.intake import IntakeServer
 from delayhub.letters import LetterRenderer, build_context, load_settings
 from delayhub.letters.qr import qr_svg, symbol
 from delayhub.messages import NoticeContext, email_text, notice_from_payload, notice_payload, opdc_copy, sms_text
@@ -126,35 +125,17 @@ def seed(store: HubStore, registry: Registry, smtp_port: int, sms_url: str,
     return cfg
 
 
-@pytest.fixture(scope="module")
-def registry() -> Registry:
-    return Registry.load()
-
-
 @pytest.fixture
-def sinks(tmp_path: Path) -> Iterator[tuple[SmtpSink, SmsSink]]:
-    smtp = SmtpSink(tmp_path / "mail").start()
-    sms = SmsSink(tmp_path / "sms" / "gateway.log").start()
-    yield smtp, sms
-    sms.stop()
-    smtp.stop()
-
-
-@pytest.fixture
-def seeded(store: HubStore, registry: Registry, sinks: tuple[SmtpSink, SmsSink],
+def seeded(store: HubStore, registry: Registry, smtp: SmtpSink, sms: SmsSink,
            monkeypatch: pytest.MonkeyPatch) -> HubStore:
-    smtp, sms = sinks
     seed(store, registry, smtp.port, sms.url, monkeypatch)
     return store
 
 
 @pytest.fixture
-def two_apps(seeded: HubStore, store_url: str, registry: Registry) -> Iterator[tuple[str, str]]:
+def two_apps(seeded: HubStore, store_url: str, registry: Registry, serve: Callable[[Any], str]) -> tuple[str, str]:
     """Two instances of the web app (two hosts behind one address) on one hub store."""
-    servers = [IntakeServer(create_app(store_url, registry=registry)).start() for _ in range(2)]
-    yield servers[0].url, servers[1].url
-    for server in servers:
-        server.stop()
+    return serve(create_app(store_url, registry=registry)), serve(create_app(store_url, registry=registry))
 
 
 def request_id(store: HubStore, p: Person) -> int:
@@ -466,19 +447,15 @@ def test_with_redis_the_limit_holds_across_instances_too(redis_url: str) -> None
 
 
 def test_the_web_app_uses_redis_when_told_to(seeded: HubStore, store_url: str, registry: Registry, redis_url: str,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+                                             serve: Callable[[Any], str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DELAYHUB_REDIS_URL", redis_url)
     monkeypatch.setenv("DELAYHUB_PII_KEY", f"test-{uuid.uuid4()}")  # fresh buckets in a shared Redis
-    servers = [IntakeServer(create_app(store_url, registry=registry)).start() for _ in range(2)]
-    try:
-        for i in range(CLIENT_LIMITS[0].attempts):
-            assert Citizen(servers[i % 2].url, "192.0.2.90").look_up(f"R-{i}", "1234").status_code == 404
-        assert Citizen(servers[0].url, "192.0.2.90").look_up("R-x", "1234").status_code == 429
-        with seeded.session() as s:
-            assert s.scalar(select(RateLimit.bucket)) is None  # counted in Redis, not in the store
-    finally:
-        for server in servers:
-            server.stop()
+    servers = [serve(create_app(store_url, registry=registry)) for _ in range(2)]
+    for i in range(CLIENT_LIMITS[0].attempts):
+        assert Citizen(servers[i % 2], "192.0.2.90").look_up(f"R-{i}", "1234").status_code == 404
+    assert Citizen(servers[0], "192.0.2.90").look_up("R-x", "1234").status_code == 429
+    with seeded.session() as s:
+        assert s.scalar(select(RateLimit.bucket)) is None  # counted in Redis, not in the store
 
 
 # --- the notices: letter, email, SMS -----------------------------------------------------------------------

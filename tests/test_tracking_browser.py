@@ -8,31 +8,25 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_lateness_browser import browser, keep  # noqa: F401  # the shared Chromium fixture
+from browser import PHONE, axe_check, fits_the_screen, new_page, shot
 from test_tracking import SOMCHAI, first_sequence, seed
 
-from delayhub.intake import IntakeServer
 from delayhub.registry import Registry
 from delayhub.sinks import SmsSink, SmtpSink
 from delayhub.store import HubStore
 from delayhub.tracking import display_code
 from delayhub.web.app import create_app
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
-
 
 @pytest.fixture
-def site(sqlite_store: HubStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, int]]:
-    registry = Registry.load()
+def site(sqlite_store: HubStore, sqlite_url: str, registry: Registry, tmp_path: Path, serve: Callable[[Any], str],
+         monkeypatch: pytest.MonkeyPatch) -> tuple[str, int]:
     smtp, sms = SmtpSink(tmp_path / "mail").start(), SmsSink(tmp_path / "sms" / "gateway.log").start()
     try:  # dispatch runs its own event loop: not in this thread, where Playwright's runs
         with ThreadPoolExecutor(1) as pool:
@@ -40,47 +34,19 @@ def site(sqlite_store: HubStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     finally:
         sms.stop()
         smtp.stop()
-    server = IntakeServer(create_app(f"sqlite:///{tmp_path / 'hub.db'}", registry=registry)).start()
-    yield server.url, first_sequence(sqlite_store, SOMCHAI)
-    server.stop()
-
-
-def new_page(browser: Any) -> Any:  # noqa: F811
-    # the page's CSP allows scripts from the site only: axe is injected from the test, so bypass it
-    context = browser.new_context(bypass_csp=True, accept_downloads=True, **PHONE)
-    return context, context.new_page()
-
-
-def axe_check(page: Any, name: str) -> None:
-    """No serious or critical accessibility violation on the page as it is now."""
-    page.add_script_tag(path=str(AXE))
-    found = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
-    bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in found
-           if v["impact"] in ("serious", "critical")]
-    assert bad == [], f"{name}: {bad}"
-
-
-def fits_the_phone(page: Any) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-
-
-def shot(page: Any, tmp_path: Path, name: str) -> None:
-    path = tmp_path / f"tracking-{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    keep(path)
+    return serve(create_app(sqlite_url, registry=registry)), first_sequence(sqlite_store, SOMCHAI)
 
 
 def test_a_citizen_tracks_a_request_with_the_code_on_the_letter_and_opens_its_pdf(
-        browser: Any, site: tuple[str, int], tmp_path: Path) -> None:  # noqa: F811
+        browser: Any, site: tuple[str, int], tmp_path: Path) -> None:
     base, k = site
-    context, page = new_page(browser)
-    try:
+    with new_page(browser, **PHONE) as page:
         page.goto(f"{base}/track")
         assert page.locator("html").get_attribute("lang") == "th"
         page.get_by_role("heading", level=1, name="ติดตามสถานะคำขอ").wait_for()
-        assert fits_the_phone(page)
+        assert fits_the_screen(page)
         axe_check(page, "the form")
-        shot(page, tmp_path, "form")
+        shot(page, tmp_path, "tracking-form")
 
         page.get_by_label("เลขที่คำขอ").fill("ทบ.๒๕๖๙/๐๐๐๐๑")  # as printed in the letter, Thai digits
         page.get_by_label("รหัสติดตามคำขอ หรือข้อมูลยืนยันตัวตน").fill(display_code(SOMCHAI.code).lower())
@@ -95,9 +61,9 @@ def test_a_citizen_tracks_a_request_with_the_code_on_the_letter_and_opens_its_pd
         first = notices.nth(0)
         assert first.get_by_role("heading").inner_text() == f"แจ้งเหตุแห่งความล่าช้า ครั้งที่ {k}"
         assert "ส่งทางอีเมล วันที่" in first.inner_text() and "ส่งทางข้อความ SMS วันที่" in first.inner_text()
-        assert fits_the_phone(page)
+        assert fits_the_screen(page)
         axe_check(page, "the result")
-        shot(page, tmp_path, "result")
+        shot(page, tmp_path, "tracking-result")
 
         # each link says which notice it is to a screen reader: "ดาวน์โหลด PDF: แจ้งเหตุแห่งความล่าช้า ครั้งที่ …"
         link = page.get_by_role("link", name=re.compile(rf"^ดาวน์โหลด PDF\s*: แจ้งเหตุแห่งความล่าช้า ครั้งที่ {k + 1}$"))
@@ -107,7 +73,7 @@ def test_a_citizen_tracks_a_request_with_the_code_on_the_letter_and_opens_its_pd
         assert letter.status == 200 and letter.headers["content-type"] == "application/pdf"
         assert re.fullmatch(r'inline; filename="MOC-DBD-2569-\d{5}\.pdf"', letter.headers["content-disposition"])
         assert "/track/letters/" in page.url  # showing it in Chromium's PDF viewer
-        pdf = context.request.get(letter.url).body()  # the viewer takes the body: the same link, read again
+        pdf = page.context.request.get(letter.url).body()  # the viewer takes the body: the same link, read again
         assert pdf.startswith(b"%PDF-")
         (tmp_path / "notice.pdf").write_bytes(pdf)
         page.go_back()
@@ -120,16 +86,13 @@ def test_a_citizen_tracks_a_request_with_the_code_on_the_letter_and_opens_its_pd
         assert page.locator("html").get_attribute("lang") == "en"
         assert "Department of Business Development" in page.locator("main").inner_text()
         axe_check(page, "the result in English")
-        shot(page, tmp_path, "result-en")
-    finally:
-        context.close()
+        shot(page, tmp_path, "tracking-result-en")
 
 
 def test_a_wrong_second_factor_is_refused_without_saying_whether_the_request_exists(
-        browser: Any, site: tuple[str, int], tmp_path: Path) -> None:  # noqa: F811
+        browser: Any, site: tuple[str, int], tmp_path: Path) -> None:
     base, _k = site
-    context, page = new_page(browser)
-    try:
+    with new_page(browser, **PHONE) as page:
         messages = []
         for number in (SOMCHAI.request_no, "ทบ.2569/99999"):  # a real one with a wrong factor, and a missing one
             page.goto(f"{base}/track")
@@ -143,8 +106,6 @@ def test_a_wrong_second_factor_is_refused_without_saying_whether_the_request_exi
             assert page.get_by_label("รหัสติดตามคำขอ หรือข้อมูลยืนยันตัวตน").input_value() == ""
         assert messages[0] == messages[1] and "ไม่พบคำขอที่ตรงกับข้อมูลที่ระบุ" in messages[0]
         assert page.title().startswith("ข้อผิดพลาด: ")
-        assert fits_the_phone(page)
+        assert fits_the_screen(page)
         axe_check(page, "the refusal")
-        shot(page, tmp_path, "not-found")
-    finally:
-        context.close()
+        shot(page, tmp_path, "tracking-not-found")

@@ -8,8 +8,9 @@ import datetime as dt
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -18,7 +19,6 @@ from fastapi.routing import APIRoute
 from sqlalchemy import select
 
 from delayhub.errors import ConfigError
-from delayhub.intake import IntakeServer
 from delayhub.registry import Registry
 from delayhub.store import HubStore
 from delayhub.store.models import AuditLog, User
@@ -45,22 +45,34 @@ def form_token(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
-def sign_in(base: str, username: str, password: str = PASSWORD) -> requests.Session:
-    """A browser-like session signed in as ``username`` (fails the test if it cannot)."""
+def sign_in(base: str, username: str, password: str = PASSWORD, then: str = "/lateness") -> requests.Session:
+    """A browser-like session signed in as ``username`` through the login form, which leads on to ``then``
+    (fails the test if it cannot)."""
     http = requests.Session()
     page = http.get(f"{base}/login", timeout=30)
     done = http.post(f"{base}/login", data={"csrf_token": form_token(page.text), "username": username,
-                                             "password": password, "next": "/lateness"}, timeout=30)
-    assert done.status_code == 200 and done.url.endswith("/lateness"), done.text[:500]
+                                             "password": password, "next": then}, timeout=30)
+    assert done.status_code == 200 and done.url == f"{base}{then}", done.text[:500]
     return http
 
 
-def add_users(store: HubStore, registry: Registry) -> None:
+class Client:
+    """A signed-in browser-like session against the app served by uvicorn."""
+
+    def __init__(self, base: str, http: requests.Session) -> None:
+        self.base, self.http = base, http
+
+    def get(self, path: str, params: dict[str, str] | None = None) -> requests.Response:
+        return self.http.get(self.base + path, params=params, timeout=30)
+
+
+def add_users(store: HubStore, registry: Registry, users: dict[str, tuple[Any, ...]] = USERS) -> None:
+    """The accounts ``users`` (username: role, agency and, if given, display name), all with PASSWORD."""
     hashed = hash_password(PASSWORD)  # one slow hash for every test account
     with store.transaction() as s:
-        for username, (role, agency, name) in USERS.items():
-            create_user(s, registry, username=username, display_name=name, role=role, agency=agency,
-                        password=PASSWORD, password_hash=hashed)
+        for username, (role, agency, *name) in users.items():
+            create_user(s, registry, username=username, display_name=name[0] if name else username, role=role,
+                        agency=agency, password=PASSWORD, password_hash=hashed)
 
 
 def audit_rows(store: HubStore, action: str) -> list[AuditLog]:
@@ -69,17 +81,11 @@ def audit_rows(store: HubStore, action: str) -> list[AuditLog]:
 
 
 @pytest.fixture
-def registry() -> Registry:
-    return Registry.load()
-
-
-@pytest.fixture
-def web(store: HubStore, store_url: str, registry: Registry, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def web(store: HubStore, store_url: str, registry: Registry, serve: Callable[[Any], str],
+        monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("DELAYHUB_TODAY", TODAY.isoformat())
     add_users(store, registry)
-    server = IntakeServer(create_app(store_url, registry=registry, secret=SECRET)).start()
-    yield server.url
-    server.stop()
+    return serve(create_app(store_url, registry=registry, secret=SECRET))
 
 
 def test_signing_in_opens_the_page_asked_for_and_is_audited(web: str, store: HubStore) -> None:
@@ -246,27 +252,24 @@ def test_every_route_is_guarded_and_every_form_checks_csrf(registry: Registry) -
             assert verify_csrf in needs, f"{route.path} changes things without a CSRF check"
 
 
-def test_the_app_works_mounted_under_a_prefix(store: HubStore, store_url: str, registry: Registry) -> None:
+def test_the_app_works_mounted_under_a_prefix(store: HubStore, store_url: str, registry: Registry,
+                                              serve: Callable[[Any], str]) -> None:
     add_users(store, registry)
     host = FastAPI()
     host.mount("/delayhub", create_app(store_url, registry=registry, secret=SECRET))
-    server = IntakeServer(host).start()
-    try:
-        base = f"{server.url}/delayhub"
-        http = requests.Session()
-        login = http.get(f"{base}/lateness", timeout=30)
-        assert login.url.startswith(f"{base}/login?next=%2Flateness")
-        assert 'href="/delayhub/static/app.css"' in login.text and 'action="/delayhub/login"' in login.text
-        assert http.get(f"{base}/static/app.css", timeout=30).status_code == 200
-        page = http.post(f"{base}/login", data={"csrf_token": form_token(login.text), "username": "opdc",
-                                                "password": PASSWORD, "next": "/lateness"}, timeout=30)
-        assert page.url == f"{base}/lateness"
-        assert 'href="/delayhub/lateness.csv?' in page.text and 'action="/delayhub/logout"' in page.text
-        assert not re.search(r'(href|action|src)="/(?!delayhub/)', page.text)  # no link escapes the prefix
-        assert page.headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in \
-            page.headers["content-security-policy"] and page.headers["cache-control"] == "no-store"
-    finally:
-        server.stop()
+    base = f"{serve(host)}/delayhub"
+    http = requests.Session()
+    login = http.get(f"{base}/lateness", timeout=30)
+    assert login.url.startswith(f"{base}/login?next=%2Flateness")
+    assert 'href="/delayhub/static/app.css"' in login.text and 'action="/delayhub/login"' in login.text
+    assert http.get(f"{base}/static/app.css", timeout=30).status_code == 200
+    page = http.post(f"{base}/login", data={"csrf_token": form_token(login.text), "username": "opdc",
+                                            "password": PASSWORD, "next": "/lateness"}, timeout=30)
+    assert page.url == f"{base}/lateness"
+    assert 'href="/delayhub/lateness.csv?' in page.text and 'action="/delayhub/logout"' in page.text
+    assert not re.search(r'(href|action|src)="/(?!delayhub/)', page.text)  # no link escapes the prefix
+    assert page.headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in \
+        page.headers["content-security-policy"] and page.headers["cache-control"] == "no-store"
 
 
 def test_demo_accounts_cover_each_role_and_seed_once(store: HubStore, registry: Registry) -> None:
