@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 
@@ -70,6 +70,28 @@ class Hub:
         if self._store is not None:
             self._store.close()
             self._store = None
+
+
+T = TypeVar("T")
+_made_lock = threading.RLock()  # re-entrant: one page's state may be made from another's (counters → queue)
+
+
+def made_once(holder: Any, name: str, make: Callable[[], T]) -> T:
+    """``holder.<name>``, made by ``make`` on first use, so that two first requests at once share one (one
+    limiter's counts, one queue's locks). It lives as long as ``holder``: the app's state, or its hub."""
+    found = getattr(holder, name, None)
+    if found is None:
+        with _made_lock:
+            found = getattr(holder, name, None)
+            if found is None:
+                found = make()
+                setattr(holder, name, found)
+    return found
+
+
+def client_address(request: Request) -> str:
+    """Whom a per-client limit counts: the address (uvicorn's proxy headers give the real one)."""
+    return request.client.host if request.client else "unknown"
 
 
 def get_store(request: Request) -> HubStore:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import threading
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -41,16 +40,15 @@ from ..registry import Agency, Registry
 from ..store import HubStore
 from . import i18n
 from .accounts import Role, WebUser
-from .audit import audit
+from .audit import audited_by
 from .csrf import verify_csrf
-from .deps import RegistryDep, StoreDep, require
+from .deps import RegistryDep, StoreDep, made_once, require
 from .templating import lang_of, render, url
 
 router = APIRouter()
 Staff = Annotated[WebUser, Depends(require(Role.OFFICER, Role.AGENCY_ADMIN))]
 Csrf = Depends(verify_csrf)
 FLASH = "desk_flash"
-_rules_lock = threading.Lock()
 # The form's fields in page order: the error summary lists problems in this order.
 FIELD_ORDER = ("form", "request_no", "ministry", "department", "division", "process_code", "submitted_on",
                "clock_started_on", "manual_id", "applicant_name", "applicant_email", "applicant_phone",
@@ -79,17 +77,9 @@ PostedForm = Annotated[Posted, Depends(posted_form)]
 
 
 def _desk(request: Request, user: WebUser, store: HubStore, registry: Registry) -> Desk:
-    state = request.app.state
-    with _rules_lock:  # calendar, mappings and the letter maker: loaded once per app
-        rules = getattr(state, "desk_rules", None)
-        if rules is None:
-            rules = state.desk_rules = DeskRules.load(registry)
-
-    def audited(s: Any, action: str, subject: str, before: dict[str, Any] | None,
-                after: dict[str, Any] | None) -> None:
-        audit(s, user, action, subject, before, after)
-
-    return Desk(store, rules, Officer(user.username, user.scope, audited))
+    # calendar, mappings and the letter maker: loaded once per app
+    rules = made_once(request.app.state, "desk_rules", lambda: DeskRules.load(registry))
+    return Desk(store, rules, Officer(user.username, user.scope, audited_by(user)))
 
 
 def _not_found() -> HTTPException:
@@ -138,7 +128,6 @@ def _page(request: Request, template: str, context: dict[str, Any], status_code:
     base: dict[str, Any] = {
         "flash": t(flash["key"], **flash["params"]) if flash else None,
         "req_url": lambda name, no, **kw: request_href(request, name, no, **kw),
-        "statuses": STATUSES,
         "agencies": request.app.state.hub.registry().agencies,
         "iso": dt.date.fromisoformat,
         "local_day": lambda at: at.astimezone(config.TIMEZONE).date(),
@@ -156,10 +145,12 @@ def desk_list(request: Request, user: Staff, store: StoreDep, registry: Registry
               status: str = "", overdue: str = "", after: str = "", before: str = "") -> Response:
     desk = _desk(request, user, store, registry)
     status = status if status in (*STATUSES, "open") else ""
+    t = i18n.translator(lang_of(request))
     page = desk.page(status=status, overdue=overdue == "1", q=q, after=after or None, before=before or None)
     keep = {"q": q.strip(), "status": status, "overdue": "1" if overdue == "1" else ""}
     return _page(request, "desk_list.html", {
         "page": page, "filters": keep, "agency": registry.agencies[user.agency or ""],
+        "status_items": [("open", t("desk_status_open")), *((s, t(f"desk_st_{s}")) for s in STATUSES)],
         "next_href": url(request, "desk", query={**keep, "after": page.next_after}) if page.next_after else None,
         "prev_href": url(request, "desk", query={**keep, "before": page.prev_before}) if page.prev_before else None,
     })
@@ -285,8 +276,10 @@ def _request_page(request: Request, desk: Desk, request_no: str, *, errors: list
                   values: dict[str, str] | None = None, status_code: int = 200) -> Response:
     view = _view(desk, request_no)
     lang = lang_of(request)
+    t = i18n.translator(lang)
     return _page(request, "desk_request.html", {
-        "view": view, "errors": errors or [], "values": values or {}, "next_statuses": NEXT_STATUSES,
+        "view": view, "errors": errors or [], "values": values or {},
+        "status_items": [(s, t(f"desk_st_{s}")) for s in NEXT_STATUSES if s != view.row.status],
         "token": secrets.token_urlsafe(24), "today_value": i18n.date_input_value(config.today(), lang),
     }, status_code=status_code)
 

@@ -9,23 +9,24 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import Response
 
 from .. import config
 from ..registry import Agency, Registry
 from ..reports.lateness import FIGURES, MAX_DAYS, TOP_N, LatenessReport, default_period, lateness_report
-from ..reports.tables import Table, csv_bytes, xlsx_bytes
+from ..reports.tables import Table
 from ..store import HubStore
-from ..thai import parse_date
 from . import i18n
 from .accounts import Role, WebUser
 from .chart import bar_chart
 from .deps import RegistryDep, StoreDep, require
-from .templating import lang_of, remember_lang, render
+from .downloads import filters_table, refused, tables_download
+from .report_filters import PeriodRule, agency_options, date_inputs
+from .templating import lang_of, render
 
 router = APIRouter()
 Viewer = Annotated[WebUser, Depends(require(Role.OPDC, Role.AGENCY_ADMIN, Role.OFFICER))]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PERIOD = PeriodRule(default_period, MAX_DAYS)
 
 
 @dataclass
@@ -40,37 +41,16 @@ class Choice:
 
 
 def _choice(user: WebUser, registry: Registry, lang: str, agency: str, start: str, end: str) -> Choice:
-    t, today = i18n.translator(lang), config.today()
-    first, last = default_period(today)
-    choice = Choice(None, first, last, {"agency": agency, "start": start, "end": end})
+    errors: list[tuple[str, str]] = []
+    found: Agency | None = None
     if agency:
         found = registry.agencies.get(agency)
         if found is None or not user.scope.covers(found, registry):
-            choice.errors.append(("agency", t("agency_invalid")))
-        else:
-            choice.agency = found
-    for name, text in (("start", start), ("end", end)):
-        if text.strip():
-            try:
-                setattr(choice, name, parse_date(text))
-            except ValueError:
-                choice.errors.append((name, t(f"{name}_invalid")))
-    if end.strip() and not start.strip() and not choice.errors:
-        choice.start = default_period(choice.end)[0]  # only an end: the usual length of period before it
-    if not choice.errors:
-        if choice.end > today:
-            choice.errors.append(("end", t("end_in_future", today=i18n.format_date(today, lang))))
-        elif choice.end < choice.start:
-            choice.errors.append(("end", t("end_before_start")))
-        elif (choice.end - choice.start).days >= MAX_DAYS:
-            choice.errors.append(("start", t("period_too_long", days=MAX_DAYS)))
-    return choice
-
-
-def _options(user: WebUser, registry: Registry) -> list[tuple[Agency, int]]:
-    """The agencies the reader may pick, in tree order, with their depth for indenting."""
-    depth = {"ministry": 0, "department": 1, "division": 2}
-    return [(a, depth[a.level]) for a in user.scope.agencies(registry)]
+            errors.append(("agency", i18n.translator(lang)("agency_invalid")))
+            found = None
+    period = PERIOD.read(start, end, today=config.today(), lang=lang, judge=not errors)
+    return Choice(found, period.start, period.end, {"agency": agency, "start": start, "end": end},
+                  errors + period.errors)
 
 
 def _report(store: HubStore, registry: Registry, user: WebUser, choice: Choice) -> LatenessReport:
@@ -83,10 +63,9 @@ def lateness_page(request: Request, user: Viewer, store: StoreDep, registry: Reg
     lang = lang_of(request)
     choice = _choice(user, registry, lang, agency, start, end)
     t = i18n.translator(lang)
-    context: dict[str, Any] = {"options": _options(user, registry), "choice": choice, "errors": choice.errors,
+    context: dict[str, Any] = {"options": agency_options(user, registry), "choice": choice, "errors": choice.errors,
                                "figures": FIGURES, "top_n": TOP_N, "report": None,
-                               "start_value": start if choice.errors else i18n.date_input_value(choice.start, lang),
-                               "end_value": end if choice.errors else i18n.date_input_value(choice.end, lang)}
+                               **date_inputs(choice, start, end, lang)}
     if not choice.errors:
         report = _report(store, registry, user, choice)
         query = {"agency": choice.agency.code if choice.agency else "", "start": choice.start.isoformat(),
@@ -105,15 +84,6 @@ def _chart(report: LatenessReport, t: Any, lang: str) -> Any:
                      bar_title=lambda d, n: t("chart_bar", date=i18n.format_date(d, lang), n=i18n.number(n)))
 
 
-def _download(request: Request, user: WebUser, store: HubStore, registry: Registry, agency: str, start: str,
-              end: str) -> tuple[LatenessReport | None, Response | None, str]:
-    lang = lang_of(request)
-    choice = _choice(user, registry, lang, agency, start, end)
-    if choice.errors:
-        return None, PlainTextResponse("\n".join(m for _, m in choice.errors), status_code=400), lang
-    return _report(store, registry, user, choice), None, lang
-
-
 def export_tables(report: LatenessReport, lang: str) -> tuple[Table, Table, Table]:
     """The table by agency, the longest-overdue list and the filters, for CSV and Excel."""
     t = i18n.translator(lang)
@@ -128,40 +98,20 @@ def export_tables(report: LatenessReport, lang: str) -> tuple[Table, Table, Tabl
                                          t("days_overdue"), t("notices_sent")],
                     [[r.request_no, r.agency_name, r.process, r.applicant, r.due_on, r.days_overdue, r.notices_sent]
                      for r in report.longest])
-    filters = Table(t("sheet_filters"), [t("item"), t("value")], [
-        [t("agency"), f"{report.agency.code} {report.agency.name}" if report.agency else t("all_agencies")],
-        [t("start"), i18n.format_date(report.start, lang)], [t("end"), i18n.format_date(report.end, lang)],
-        [t("generated_at"), config.now().astimezone(config.TIMEZONE).strftime("%Y-%m-%d %H:%M")]])
+    filters = filters_table(t, lang, t("sheet_filters"), [
+        [t("agency"), f"{report.agency.code} {report.agency.name}" if report.agency else t("all_agencies")]],
+        report.start, report.end)
     return Table(t("sheet_table"), header, rows), longest, filters
 
 
-def _filename(report: LatenessReport, ext: str) -> str:
-    scope = f"-{report.agency.code}" if report.agency else ""
-    return f"lateness{scope}-{report.start.isoformat()}-{report.end.isoformat()}.{ext}"
-
-
 @router.get("/lateness.csv", name="lateness_csv")
-def lateness_csv(request: Request, user: Viewer, store: StoreDep, registry: RegistryDep, agency: str = "",
-                 start: str = "", end: str = "") -> Response:
-    report, refused, lang = _download(request, user, store, registry, agency, start, end)
-    if refused is not None:
-        return refused
-    assert report is not None
-    table, _, _ = export_tables(report, lang)
-    response = Response(csv_bytes(table), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{_filename(report, "csv")}"'})
-    remember_lang(request, response)
-    return response
-
-
 @router.get("/lateness.xlsx", name="lateness_xlsx")
-def lateness_xlsx(request: Request, user: Viewer, store: StoreDep, registry: RegistryDep, agency: str = "",
-                  start: str = "", end: str = "") -> Response:
-    report, refused, lang = _download(request, user, store, registry, agency, start, end)
-    if refused is not None:
-        return refused
-    assert report is not None
-    response = Response(xlsx_bytes(export_tables(report, lang)), media_type=XLSX,
-                        headers={"Content-Disposition": f'attachment; filename="{_filename(report, "xlsx")}"'})
-    remember_lang(request, response)
-    return response
+def lateness_download(request: Request, user: Viewer, store: StoreDep, registry: RegistryDep, agency: str = "",
+                      start: str = "", end: str = "") -> Response:
+    lang = lang_of(request)
+    choice = _choice(user, registry, lang, agency, start, end)
+    if choice.errors:
+        return refused(choice.errors)
+    report = _report(store, registry, user, choice)
+    return tables_download(request, export_tables(report, lang), stem="lateness",
+                           scope=report.agency.code if report.agency else None, start=report.start, end=report.end)

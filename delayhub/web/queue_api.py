@@ -30,8 +30,6 @@ import hashlib
 import hmac
 import json
 import os
-import threading
-import weakref
 from dataclasses import replace
 from typing import Any
 
@@ -51,7 +49,7 @@ from ..queueing.otp import Codes
 from ..queueing.rules import PROOF_SECONDS, Refused, identify, kiosk_allowed, parse_position
 from ..queueing.settings import CHANNELS, LiveCalendar, LiveSettings
 from . import i18n
-from .deps import Hub
+from .deps import Hub, client_address, made_once
 from .secret import web_secret
 
 API_PREFIX = "/queue/api"
@@ -84,19 +82,9 @@ class QueueWeb:
         return sent, self.codes.deliver(sent.outbox_id, self.provider())
 
 
-_states: weakref.WeakKeyDictionary[Hub, QueueWeb] = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
-
-
 def queue_web(hub: Hub) -> QueueWeb:
     """The queue's shared state of this app (made on first use, like the hub store itself)."""
-    found = _states.get(hub)
-    if found is None:
-        with _lock:
-            found = _states.get(hub)
-            if found is None:
-                found = _states[hub] = QueueWeb(hub)
-    return found
+    return made_once(hub, "queue_web", lambda: QueueWeb(hub))
 
 
 def public_base(request: Request) -> str:
@@ -207,9 +195,9 @@ def create_api(hub: Hub) -> Router:
         if data is None:
             return bad_request()
         lang = i18n.pick(data.get("lang")) or "th"
-        client = request.client.host if request.client else "unknown"
         try:
-            sent, delivered = await run_in_threadpool(state().send_code, _text(data, "phone"), lang, client)
+            sent, delivered = await run_in_threadpool(state().send_code, _text(data, "phone"), lang,
+                                                      client_address(request))
         except Refused as exc:
             return refusal(exc)
         return JSONResponse({"otp_id": sent.otp_id, "phone_masked": sent.phone_masked, "sent": delivered,

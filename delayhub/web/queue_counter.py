@@ -17,9 +17,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import threading
-import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -35,9 +33,9 @@ from ..queueing.booking import local_day
 from ..queueing.counter import AtCounter, Counters
 from ..queueing.rules import Refused
 from .accounts import Role, WebUser
-from .audit import audit
+from .audit import audited_by
 from .csrf import verify_csrf
-from .deps import Hub, require
+from .deps import Hub, made_once, require
 from .i18n import translator
 from .queue_api import queue_web
 from .templating import lang_of, render, url
@@ -53,19 +51,10 @@ STREAM_SECONDS = 60  # a stream ends after this (the browser reconnects with Las
 # shutting down waits for open displays at most this long
 _FIELD_IDS = {"to": "to"}  # what a refusal links to in the error summary; else the counter's box
 
-_states: weakref.WeakKeyDictionary[Hub, Counters] = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
-
 
 def counters_of(hub: Hub) -> Counters:
     """The app's counters over its queue (made on first use, like the queue itself)."""
-    found = _states.get(hub)
-    if found is None:
-        with _lock:
-            found = _states.get(hub)
-            if found is None:
-                found = _states[hub] = Counters(queue_web(hub).queue)
-    return found
+    return made_once(hub, "counters", lambda: Counters(queue_web(hub).queue))
 
 
 def _counters(request: Request) -> Counters:
@@ -98,14 +87,6 @@ def _queue_of(request: Request, user: WebUser, agency: str) -> Counters:
 
 def counter_href(request: Request, name: str, agency: str, counter: str) -> str:
     return url(request, name, agency=agency, counter=quote(counter, safe=""))
-
-
-def _audited(user: WebUser) -> Any:
-    def audited(s: Any, action: str, subject: str, before: dict[str, Any] | None,
-                after: dict[str, Any] | None) -> None:
-        audit(s, user, action, subject, before, after)
-
-    return audited
 
 
 def _hm(at: Any) -> str:
@@ -198,67 +179,55 @@ def _after(request: Request, agency: str, counter: str) -> Response:
     return RedirectResponse(counter_href(request, "counter_page", agency, counter), status_code=303)
 
 
-def _act(request: Request, user: WebUser, agency: str, counter: str, work: Any) -> Response:
-    """Run one button's work; on a refusal, the page again with the reason (and its status)."""
+def _act(request: Request, user: WebUser, agency: str, counter: str, done_key: str,
+         work: Callable[[Counters, Any], Any], /, **done: str) -> Response:
+    """Run one button's ``work`` (given the counters and the audit hook, it returns the booking acted on) and
+    flash ``done_key`` with its number; on a refusal, the page again with the reason (and its status)."""
     counters = _queue_of(request, user, agency)
     try:
         counters.channels_of(agency, counter)
     except Refused:
         raise HTTPException(status_code=404) from None
     try:
-        work(counters)
+        booking = work(counters, audited_by(user))
     except Refused as exc:
         return _page(request, user, counters, agency, counter, [_refusal(request, exc)], status_code=exc.status)
+    _flash(request, done_key, no=booking.queue_no, **done)
     return _after(request, agency, counter)
 
 
 @router.post("/counter/{agency}/{counter}/call", name="counter_call", dependencies=[Csrf])
 def counter_call(request: Request, user: Staff, agency: str, counter: str) -> Response:
-    def work(c: Counters) -> None:
-        done = c.call_next(agency, counter, audited=_audited(user))
-        _flash(request, "counter_done_called", no=done.queue_no, counter=counter)
-
-    return _act(request, user, agency, counter, work)
+    return _act(request, user, agency, counter, "counter_done_called",
+                lambda c, audited: c.call_next(agency, counter, audited=audited), counter=counter)
 
 
 @router.post("/counter/{agency}/{counter}/recall", name="counter_recall", dependencies=[Csrf])
 def counter_recall(request: Request, user: Staff, agency: str, counter: str, booking: Annotated[int, Form()],
                    calls: Annotated[int | None, Form()] = None) -> Response:
-    def work(c: Counters) -> None:
-        done = c.recall(agency, counter, booking, calls=calls, audited=_audited(user))
-        _flash(request, "counter_done_recalled", no=done.queue_no)
-
-    return _act(request, user, agency, counter, work)
+    return _act(request, user, agency, counter, "counter_done_recalled",
+                lambda c, audited: c.recall(agency, counter, booking, calls=calls, audited=audited))
 
 
 @router.post("/counter/{agency}/{counter}/served", name="counter_served", dependencies=[Csrf])
 def counter_served(request: Request, user: Staff, agency: str, counter: str,
                    booking: Annotated[int, Form()]) -> Response:
-    def work(c: Counters) -> None:
-        done = c.served(agency, counter, booking, audited=_audited(user))
-        _flash(request, "counter_done_served", no=done.queue_no)
-
-    return _act(request, user, agency, counter, work)
+    return _act(request, user, agency, counter, "counter_done_served",
+                lambda c, audited: c.served(agency, counter, booking, audited=audited))
 
 
 @router.post("/counter/{agency}/{counter}/no-show", name="counter_no_show", dependencies=[Csrf])
 def counter_no_show(request: Request, user: Staff, agency: str, counter: str,
                     booking: Annotated[int, Form()]) -> Response:
-    def work(c: Counters) -> None:
-        done = c.no_show(agency, counter, booking, audited=_audited(user))
-        _flash(request, "counter_done_no_show", no=done.queue_no)
-
-    return _act(request, user, agency, counter, work)
+    return _act(request, user, agency, counter, "counter_done_no_show",
+                lambda c, audited: c.no_show(agency, counter, booking, audited=audited))
 
 
 @router.post("/counter/{agency}/{counter}/transfer", name="counter_transfer", dependencies=[Csrf])
 def counter_transfer(request: Request, user: Staff, agency: str, counter: str, booking: Annotated[int, Form()],
                      to: Annotated[str, Form()] = "") -> Response:
-    def work(c: Counters) -> None:
-        done = c.transfer(agency, counter, booking, to, audited=_audited(user))
-        _flash(request, "counter_done_transferred", no=done.queue_no, to=to.strip())
-
-    return _act(request, user, agency, counter, work)
+    return _act(request, user, agency, counter, "counter_done_transferred",
+                lambda c, audited: c.transfer(agency, counter, booking, to, audited=audited), to=to.strip())
 
 
 # --- the hall display (public: numbers and counters only) ---------------------------------------------------

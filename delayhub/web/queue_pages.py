@@ -38,6 +38,7 @@ from ..queueing.rules import Booker, Refused, identify, kiosk_allowed, parse_pos
 from ..queueing.ticket import TicketPrinter, TicketText
 from ..survey.invite import survey_link, ticket_token
 from .csrf import verify_csrf
+from .deps import client_address
 from .i18n import translator
 from .queue_api import QueueWeb, public_base, queue_web, refusal_texts
 from .templating import lang_of, render, url
@@ -66,10 +67,6 @@ def _web(request: Request) -> QueueWeb:
 def _error(request: Request, refused: Refused) -> tuple[str, str]:
     text = refusal_texts(refused)[lang_of(request)]
     return _FIELD_IDS.get(refused.field, refused.field), text
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def _hm(at: dt.datetime) -> str:
@@ -353,7 +350,7 @@ def _confirm_phone(request: Request, web: QueueWeb, booker: Booker, pending: dic
     held = request.session.get(PROOF)
     if isinstance(held, dict) and held.get("phone") == booker.phone:
         return _book(request, web, pending, str(held.get("proof", "")))
-    sent, delivered = web.send_code(booker.phone or "", lang_of(request), _client(request))
+    sent, delivered = web.send_code(booker.phone or "", lang_of(request), client_address(request))
     pending.update(otp_id=sent.otp_id, sent=delivered)
     request.session[PENDING] = pending
     return RedirectResponse(url(request, "queue_code"), status_code=303)

@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
-from .. import config
 from ..queueing.booking import clock, local_day
 from ..queueing.report import (
     COUNTS,
@@ -27,19 +26,20 @@ from ..queueing.report import (
 )
 from ..queueing.settings import CHANNELS, QueueSettings
 from ..registry import Registry
-from ..reports.tables import Table, csv_bytes, xlsx_bytes
-from ..thai import parse_date
+from ..reports.tables import Table
 from . import i18n
 from .accounts import Role, WebUser
 from .chart import bar_chart
 from .deps import RegistryDep, StoreDep, require
+from .downloads import filters_table, refused, tables_download
 from .queue_api import queue_web
-from .templating import lang_of, remember_lang, render
+from .report_filters import PeriodRule, date_inputs
+from .templating import lang_of, render
 
 router = APIRouter()
 Viewer = Annotated[WebUser, Depends(require(Role.OPDC, Role.AGENCY_ADMIN, Role.OFFICER))]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_AHEAD_DAYS = 90  # the longest booking horizon a settings file may give: later days hold no booking
+PERIOD = PeriodRule(default_period, MAX_DAYS, ahead_days=MAX_AHEAD_DAYS)
 MAX_ROWS_SHOWN = 500  # the page's table; the downloads hold every row
 
 
@@ -83,8 +83,8 @@ def _choice(request: Request, user: WebUser, registry: Registry, lang: str, agen
     agency = agency.strip()
     if agency and agency not in reach:
         raise HTTPException(404)  # another agency's queue: the same answer as one that does not exist
-    first, last = default_period(today)
-    choice = Choice(reach, options, agency or None, None, None, first, last,
+    period = PERIOD.read(start, end, today=today, lang=lang)
+    choice = Choice(reach, options, agency or None, None, None, period.start, period.end,
                     {"agency": agency, "service": service, "channel": channel, "start": start, "end": end})
     names: dict[str, set[str]] = {}
     for code in choice.agencies:
@@ -101,23 +101,7 @@ def _choice(request: Request, user: WebUser, registry: Registry, lang: str, agen
             choice.channel = channel.strip()
         else:
             choice.errors.append(("channel", t("qr_channel_invalid")))
-    for name, value in (("start", start), ("end", end)):
-        if value.strip():
-            try:
-                setattr(choice, name, parse_date(value))
-            except ValueError:
-                choice.errors.append((name, t(f"{name}_invalid")))
-    if end.strip() and not start.strip() and not any(f in ("start", "end") for f, _ in choice.errors):
-        choice.start = default_period(choice.end)[0]
-    if not any(f in ("start", "end") for f, _ in choice.errors):
-        furthest = today + dt.timedelta(days=MAX_AHEAD_DAYS)
-        if choice.end > furthest:
-            choice.errors.append(("end", t("qr_end_too_far", days=MAX_AHEAD_DAYS,
-                                           last=i18n.format_date(furthest, lang))))
-        elif choice.end < choice.start:
-            choice.errors.append(("end", t("end_before_start")))
-        elif (choice.end - choice.start).days >= MAX_DAYS:
-            choice.errors.append(("start", t("period_too_long", days=MAX_DAYS)))
+    choice.errors += period.errors
     return choice
 
 
@@ -142,9 +126,7 @@ def queue_report_page(request: Request, user: Viewer, store: StoreDep, registry:
         "choice": choice, "errors": choice.errors, "counts": COUNTS, "times": TIMES,
         "channel_items": [(c, t(f"queue_channel_{c}")) for c in CHANNELS],
         "report": None, "duration": duration, "max_rows": MAX_ROWS_SHOWN,
-        "names": {code: name for code, name in choice.options},
-        "start_value": start if choice.errors else i18n.date_input_value(choice.start, lang),
-        "end_value": end if choice.errors else i18n.date_input_value(choice.end, lang)}
+        "names": {code: name for code, name in choice.options}, **date_inputs(choice, start, end, lang)}
     if choice.options and not choice.errors:
         report = _report(store, choice)
         context.update(report=report, download_query=choice.query(), many=len({r.agency for r in report.rows}) > 1,
@@ -191,53 +173,23 @@ def export_tables(report: QueueReport, registry: Registry, lang: str) -> tuple[T
          r.counter if r.counter is not None else t("qr_not_called"), *r.figures.values()] for r in report.rows]
     rows.append([t("total"), "", "", "", "", *report.total.values()])
     days = Table(t("qr_sheet_days"), [t("date"), *figures], [[d, *f.values()] for d, f in report.days])
-    filters = Table(t("qr_sheet_filters"), [t("item"), t("value")], [
+    filters = filters_table(t, lang, t("qr_sheet_filters"), [
         [t("agency"), ", ".join(report.agencies) if len(report.agencies) <= 20 else t("qr_all_queues")],
         [t("qr_service"), report.service or t("qr_all_services")],
-        [t("qr_channel"), t(f"queue_channel_{report.channel}") if report.channel else t("qr_all_channels")],
-        [t("start"), i18n.format_date(report.start, lang)], [t("end"), i18n.format_date(report.end, lang)],
-        [t("generated_at"), config.now().astimezone(config.TIMEZONE).strftime("%Y-%m-%d %H:%M")]])
+        [t("qr_channel"), t(f"queue_channel_{report.channel}") if report.channel else t("qr_all_channels")]],
+        report.start, report.end)
     return Table(t("qr_sheet_rows"), header, rows), days, filters
 
 
-def _download(request: Request, user: WebUser, store: Any, registry: Registry, params: dict[str, str]
-              ) -> tuple[QueueReport | None, Response | None, str]:
-    lang = lang_of(request)
-    choice = _choice(request, user, registry, lang, **params)
-    if choice.errors:
-        return None, PlainTextResponse("\n".join(m for _, m in choice.errors), status_code=400), lang
-    return _report(store, choice), None, lang
-
-
-def _filename(report: QueueReport, ext: str) -> str:
-    scope = f"-{report.agencies[0]}" if len(report.agencies) == 1 else ""
-    return f"queue{scope}-{report.start.isoformat()}-{report.end.isoformat()}.{ext}"
-
-
 @router.get("/queue-report.csv", name="agency_queue_report_csv")
-def queue_report_csv(request: Request, user: Viewer, store: StoreDep, registry: RegistryDep, agency: str = "",
-                     service: str = "", channel: str = "", start: str = "", end: str = "") -> Response:
-    report, refused, lang = _download(request, user, store, registry, {
-        "agency": agency, "service": service, "channel": channel, "start": start, "end": end})
-    if refused is not None:
-        return refused
-    assert report is not None
-    table, _, _ = export_tables(report, registry, lang)
-    response = Response(csv_bytes(table), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{_filename(report, "csv")}"'})
-    remember_lang(request, response)
-    return response
-
-
 @router.get("/queue-report.xlsx", name="agency_queue_report_xlsx")
-def queue_report_xlsx(request: Request, user: Viewer, store: StoreDep, registry: RegistryDep, agency: str = "",
-                      service: str = "", channel: str = "", start: str = "", end: str = "") -> Response:
-    report, refused, lang = _download(request, user, store, registry, {
-        "agency": agency, "service": service, "channel": channel, "start": start, "end": end})
-    if refused is not None:
-        return refused
-    assert report is not None
-    response = Response(xlsx_bytes(export_tables(report, registry, lang)), media_type=XLSX,
-                        headers={"Content-Disposition": f'attachment; filename="{_filename(report, "xlsx")}"'})
-    remember_lang(request, response)
-    return response
+def queue_report_download(request: Request, user: Viewer, store: StoreDep, registry: RegistryDep, agency: str = "",
+                          service: str = "", channel: str = "", start: str = "", end: str = "") -> Response:
+    lang = lang_of(request)
+    choice = _choice(request, user, registry, lang, agency, service, channel, start, end)
+    if choice.errors:
+        return refused(choice.errors)
+    report = _report(store, choice)
+    return tables_download(request, export_tables(report, registry, lang), stem="queue",
+                           scope=report.agencies[0] if len(report.agencies) == 1 else None, start=report.start,
+                           end=report.end)

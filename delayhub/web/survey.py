@@ -11,7 +11,6 @@ Retry-After.
 from __future__ import annotations
 
 import math
-import threading
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -26,7 +25,7 @@ from ..survey.answer import ANSWERED, EXPIRED, NOT_YET, OPEN, STORED, UNKNOWN, F
 from ..survey.questions import Question, StoredSet
 from ..tracking import Limit, Limiter, limiter_for
 from .csrf import verify_csrf
-from .deps import get_registry, get_store
+from .deps import client_address, get_registry, get_store, made_once
 from .i18n import translator
 from .templating import LANG_COOKIE, lang_of, render, url
 
@@ -35,7 +34,6 @@ Csrf = Depends(verify_csrf)
 # One person opens the page, perhaps reloads it, and sends it: a handful. A hall's shared Wi-Fi answers
 # through one address, hence room for many people a day.
 LIMITS = (Limit("survey-client", 20, 60), Limit("survey-client-day", 600, 24 * 3600))
-_lock = threading.Lock()
 _STATUS = {UNKNOWN: 404, EXPIRED: 410, ANSWERED: 200, NOT_YET: 200}
 
 
@@ -57,22 +55,11 @@ class _State:
 
 
 def _state(request: Request) -> _State:
-    app_state = request.app.state
-    found = getattr(app_state, "survey", None)
-    if found is None:
-        with _lock:
-            found = getattr(app_state, "survey", None)
-            if found is None:
-                found = app_state.survey = _State(request)
-    return found
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return made_once(request.app.state, "survey", lambda: _State(request))
 
 
 def _limited(request: Request, state: _State) -> Response | None:
-    verdict = state.limiter.hit([(limit, _client(request)) for limit in LIMITS])
+    verdict = state.limiter.hit([(limit, client_address(request)) for limit in LIMITS])
     if verdict.allowed:
         return None
     response = _message(request, "limited", 429, minutes=max(1, math.ceil(verdict.retry_after / 60)))

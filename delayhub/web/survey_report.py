@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from .. import config
 from ..queueing.settings import load_each
 from ..registry import Agency, Registry
-from ..reports.tables import Table, csv_bytes, xlsx_bytes
+from ..reports.tables import Table
 from ..store import HubStore
 from ..survey.report import (
     DIMENSIONS,
@@ -31,18 +31,20 @@ from ..survey.report import (
     opdc_ranking,
     parse_cursor,
 )
-from ..thai import BE_OFFSET, THAI_MONTHS, THAI_MONTHS_ABBR, parse_date
+from ..thai import BE_OFFSET, THAI_MONTHS, THAI_MONTHS_ABBR
 from . import i18n
 from .accounts import Role, WebUser
 from .chart import bar_chart
 from .deps import RegistryDep, StoreDep, require
+from .downloads import filters_table, refused, tables_download
 from .queue_report import duration
-from .templating import lang_of, remember_lang, render
+from .report_filters import PeriodRule, agency_options, date_inputs
+from .templating import lang_of, render
 
 router = APIRouter()
 Viewer = Annotated[WebUser, Depends(require(Role.OPDC, Role.AGENCY_ADMIN, Role.OFFICER))]
 Opdc = Annotated[WebUser, Depends(require(Role.OPDC))]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PERIOD = PeriodRule(default_period, MAX_DAYS)
 NO_COUNTER = "-"  # the counter filter's value for answers given without one ('' means every counter)
 LENGTHS = {"service": 80, "channel": 12, "counter": 20}  # the columns' sizes: longer is never a stored value
 LEVELS = ("department", "unit")
@@ -65,25 +67,6 @@ class Choice:
         out = {k: self.raw.get(k, "") for k in ("agency", "service", "channel", "counter")}
         out.update(start=self.start.isoformat(), end=self.end.isoformat(), **more)
         return out
-
-
-def _period(choice: Choice, t: Any, lang: str, start: str, end: str) -> None:
-    today = config.today()
-    for name, text in (("start", start), ("end", end)):
-        if text.strip():
-            try:
-                setattr(choice, name, parse_date(text))
-            except ValueError:
-                choice.errors.append((name, t(f"{name}_invalid")))
-    if end.strip() and not start.strip() and not choice.errors:
-        choice.start = default_period(choice.end)[0]  # only an end: the usual twelve months up to it
-    if not choice.errors:
-        if choice.end > today:
-            choice.errors.append(("end", t("end_in_future", today=i18n.format_date(today, lang))))
-        elif choice.end < choice.start:
-            choice.errors.append(("end", t("end_before_start")))
-        elif (choice.end - choice.start).days >= MAX_DAYS:
-            choice.errors.append(("start", t("period_too_long", days=MAX_DAYS)))
 
 
 def _choice(user: WebUser, registry: Registry, lang: str, raw: dict[str, str]) -> Choice:
@@ -109,14 +92,11 @@ def _choice(user: WebUser, registry: Registry, lang: str, raw: dict[str, str]) -
             choice.after = parse_cursor(raw["after"])
         except ValueError:
             choice.after = None  # a spoilt link: the newest comments
-    _period(choice, t, lang, raw.get("start", ""), raw.get("end", ""))
+    period = PERIOD.read(raw.get("start", ""), raw.get("end", ""), today=config.today(), lang=lang,
+                         judge=not choice.errors)
+    choice.start, choice.end = period.start, period.end
+    choice.errors += period.errors
     return choice
-
-
-def _options(user: WebUser, registry: Registry) -> list[tuple[Agency, int]]:
-    """The agencies the reader may pick, in tree order, with their depth for indenting."""
-    depth = {"ministry": 0, "department": 1, "division": 2}
-    return [(a, depth[a.level]) for a in user.scope.agencies(registry)]
 
 
 def _report(store: HubStore, registry: Registry, user: WebUser, choice: Choice) -> AgencySurveyReport:
@@ -198,11 +178,9 @@ def survey_report_page(request: Request, user: Viewer, store: StoreDep, registry
     t = i18n.translator(lang)
     words = _words(registry, lang)
     context: dict[str, Any] = {
-        "options": _options(user, registry), "choice": choice, "errors": choice.errors, "report": None,
+        "options": agency_options(user, registry), "choice": choice, "errors": choice.errors, "report": None,
         "dimensions": DIMENSIONS, "scores": SCORES, "words": words, "percent": percent, "mean": mean,
-        "duration": duration, **_filter_items({}, words),
-        "start_value": start if choice.errors else i18n.date_input_value(choice.start, lang),
-        "end_value": end if choice.errors else i18n.date_input_value(choice.end, lang)}
+        "duration": duration, **_filter_items({}, words), **date_inputs(choice, start, end, lang)}
     if not choice.errors:
         report = _report(store, registry, user, choice)
         context.update(_filter_items(report.options, words))
@@ -278,63 +256,27 @@ def export_tables(report: AgencySurveyReport, words: Words, lang: str) -> list[T
                                               t("sr_by_counter"), t("sr_overall"), t("sr_comment")],
                      [[c.visit_on, words.service(c.service), words.channel(c.channel), words.counter(c.counter or ""),
                        c.overall, c.text] for c in report.comments])
-    filters = Table(t("sheet_filters"), [t("item"), t("value")], [
+    filters = filters_table(t, lang, t("sheet_filters"), [
         [t("agency"), f"{report.agency.code} {report.agency.name}" if report.agency else t("all_agencies")],
         [t("sr_by_service"), words.service(report.service) if report.service is not None else t("sr_all")],
         [t("sr_by_channel"), words.channel(report.channel) if report.channel is not None else t("sr_all")],
-        [t("sr_by_counter"), words.counter(report.counter) if report.counter is not None else t("sr_all")],
-        [t("start"), i18n.format_date(report.start, lang)], [t("end"), i18n.format_date(report.end, lang)],
-        [t("sr_threshold"), report.threshold],
-        [t("generated_at"), config.now().astimezone(config.TIMEZONE).strftime("%Y-%m-%d %H:%M")]])
+        [t("sr_by_counter"), words.counter(report.counter) if report.counter is not None else t("sr_all")]],
+        report.start, report.end, [[t("sr_threshold"), report.threshold]])
     return [Table(t("sr_sheet_all"), header, rows), *sheets, scores, comments, filters]
 
 
-def _download(request: Request, user: WebUser, store: HubStore, registry: Registry, raw: dict[str, str]
-              ) -> tuple[AgencySurveyReport | None, Response | None, str]:
-    lang = lang_of(request)
-    choice = _choice(user, registry, lang, raw)
-    if choice.errors:
-        return None, PlainTextResponse("\n".join(m for _, m in choice.errors), status_code=400), lang
-    return _report(store, registry, user, choice), None, lang
-
-
-def _attachment(request: Request, body: bytes, media_type: str, filename: str) -> Response:
-    response = Response(body, media_type=media_type,
-                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-    remember_lang(request, response)
-    return response
-
-
-def _filename(stem: str, agency: Agency | None, start: dt.date, end: dt.date, ext: str) -> str:
-    scope = f"-{agency.code}" if agency else ""
-    return f"{stem}{scope}-{start.isoformat()}-{end.isoformat()}.{ext}"
-
-
 @router.get("/survey-report.csv", name="survey_report_csv")
-def survey_report_csv(request: Request, user: Viewer, store: StoreDep, registry: RegistryDep, agency: str = "",
-                      service: str = "", channel: str = "", counter: str = "", start: str = "",
-                      end: str = "") -> Response:
-    report, refused, lang = _download(request, user, store, registry,
-                                      _raw(agency, service, channel, counter, start, end))
-    if refused is not None:
-        return refused
-    assert report is not None
-    table = export_tables(report, _words(registry, lang), lang)[0]
-    return _attachment(request, csv_bytes(table), "text/csv; charset=utf-8",
-                       _filename("survey", report.agency, report.start, report.end, "csv"))
-
-
 @router.get("/survey-report.xlsx", name="survey_report_xlsx")
-def survey_report_xlsx(request: Request, user: Viewer, store: StoreDep, registry: RegistryDep, agency: str = "",
-                       service: str = "", channel: str = "", counter: str = "", start: str = "",
-                       end: str = "") -> Response:
-    report, refused, lang = _download(request, user, store, registry,
-                                      _raw(agency, service, channel, counter, start, end))
-    if refused is not None:
-        return refused
-    assert report is not None
-    return _attachment(request, xlsx_bytes(export_tables(report, _words(registry, lang), lang)), XLSX,
-                       _filename("survey", report.agency, report.start, report.end, "xlsx"))
+def survey_report_download(request: Request, user: Viewer, store: StoreDep, registry: RegistryDep, agency: str = "",
+                           service: str = "", channel: str = "", counter: str = "", start: str = "",
+                           end: str = "") -> Response:
+    lang = lang_of(request)
+    choice = _choice(user, registry, lang, _raw(agency, service, channel, counter, start, end))
+    if choice.errors:
+        return refused(choice.errors)
+    report = _report(store, registry, user, choice)
+    return tables_download(request, export_tables(report, _words(registry, lang), lang), stem="survey",
+                           scope=report.agency.code if report.agency else None, start=report.start, end=report.end)
 
 
 # --- the OPDC's ranking --------------------------------------------------------------------------------------
@@ -349,11 +291,10 @@ def survey_ranking_page(request: Request, user: Opdc, store: StoreDep, registry:
                         end: str = "", level: str = "") -> Response:
     lang = lang_of(request)
     choice = _ranking_choice(user, registry, lang, start, end, level)
+    t = i18n.translator(lang)
     context: dict[str, Any] = {
         "choice": choice, "errors": choice.errors, "ranking": None, "percent": percent, "duration": duration,
-        "mean": mean, "levels": LEVELS,
-        "start_value": start if choice.errors else i18n.date_input_value(choice.start, lang),
-        "end_value": end if choice.errors else i18n.date_input_value(choice.end, lang)}
+        "mean": mean, "level_items": [(v, t(f"sr_level_{v}")) for v in LEVELS], **date_inputs(choice, start, end, lang)}
     if not choice.errors:
         ranking = opdc_ranking(store, registry, choice.start, choice.end, level=choice.level)  # type: ignore[arg-type]
         period = {"start": choice.start.isoformat(), "end": choice.end.isoformat()}
@@ -367,40 +308,19 @@ def ranking_tables(ranking: Ranking, lang: str) -> list[Table]:
     rows = [[r.rank, r.code, r.name_en if lang == "en" and r.name_en else r.name, r.department,
              *_figure_cells(t, r.figures, ranking.threshold)] for r in ranking.rows]
     rows.append([t("total"), "", "", "", *_figure_cells(t, ranking.total, ranking.threshold)])
-    filters = Table(t("sheet_filters"), [t("item"), t("value")], [
-        [t("sr_level"), t(f"sr_level_{ranking.level}")],
-        [t("start"), i18n.format_date(ranking.start, lang)], [t("end"), i18n.format_date(ranking.end, lang)],
-        [t("sr_threshold"), ranking.threshold],
-        [t("generated_at"), config.now().astimezone(config.TIMEZONE).strftime("%Y-%m-%d %H:%M")]])
+    filters = filters_table(t, lang, t("sheet_filters"), [[t("sr_level"), t(f"sr_level_{ranking.level}")]],
+                            ranking.start, ranking.end, [[t("sr_threshold"), ranking.threshold]])
     return [Table(t("sr_sheet_ranking"), header, rows), filters]
 
 
-def _ranking_download(request: Request, user: WebUser, store: HubStore, registry: Registry, start: str, end: str,
-                      level: str) -> tuple[Ranking | None, Response | None, str]:
+@router.get("/survey-ranking.csv", name="survey_ranking_csv")
+@router.get("/survey-ranking.xlsx", name="survey_ranking_xlsx")
+def survey_ranking_download(request: Request, user: Opdc, store: StoreDep, registry: RegistryDep, start: str = "",
+                            end: str = "", level: str = "") -> Response:
     lang = lang_of(request)
     choice = _ranking_choice(user, registry, lang, start, end, level)
     if choice.errors:
-        return None, PlainTextResponse("\n".join(m for _, m in choice.errors), status_code=400), lang
-    return opdc_ranking(store, registry, choice.start, choice.end, level=choice.level), None, lang  # type: ignore[arg-type]
-
-
-@router.get("/survey-ranking.csv", name="survey_ranking_csv")
-def survey_ranking_csv(request: Request, user: Opdc, store: StoreDep, registry: RegistryDep, start: str = "",
-                       end: str = "", level: str = "") -> Response:
-    ranking, refused, lang = _ranking_download(request, user, store, registry, start, end, level)
-    if refused is not None:
-        return refused
-    assert ranking is not None
-    return _attachment(request, csv_bytes(ranking_tables(ranking, lang)[0]), "text/csv; charset=utf-8",
-                       _filename("survey-ranking", None, ranking.start, ranking.end, "csv"))
-
-
-@router.get("/survey-ranking.xlsx", name="survey_ranking_xlsx")
-def survey_ranking_xlsx(request: Request, user: Opdc, store: StoreDep, registry: RegistryDep, start: str = "",
-                        end: str = "", level: str = "") -> Response:
-    ranking, refused, lang = _ranking_download(request, user, store, registry, start, end, level)
-    if refused is not None:
-        return refused
-    assert ranking is not None
-    return _attachment(request, xlsx_bytes(ranking_tables(ranking, lang)), XLSX,
-                       _filename("survey-ranking", None, ranking.start, ranking.end, "xlsx"))
+        return refused(choice.errors)
+    ranking = opdc_ranking(store, registry, choice.start, choice.end, level=choice.level)  # type: ignore[arg-type]
+    return tables_download(request, ranking_tables(ranking, lang), stem="survey-ranking", scope=None,
+                           start=ranking.start, end=ranking.end)

@@ -10,7 +10,6 @@ on download, so a PDF opens only after a look-up that matched.
 from __future__ import annotations
 
 import math
-import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -26,7 +25,7 @@ from ..tracking import (
     valid_national_id,
 )
 from .csrf import verify_csrf
-from .deps import get_registry, get_store
+from .deps import client_address, get_registry, get_store, made_once
 from .i18n import translator
 from .secret import web_secret
 from .templating import lang_of, render, url
@@ -35,7 +34,6 @@ router = APIRouter()
 Csrf = Depends(verify_csrf)
 TOKEN_MINUTES = 15
 _VIEW, _LETTER = "delayhub.tracking.view", "delayhub.tracking.letter"
-_lock = threading.Lock()
 
 
 class _State:
@@ -50,19 +48,7 @@ class _State:
 
 
 def _state(request: Request) -> _State:
-    app_state = request.app.state
-    found = getattr(app_state, "tracking", None)
-    if found is None:
-        with _lock:
-            found = getattr(app_state, "tracking", None)
-            if found is None:
-                found = app_state.tracking = _State(request)
-    return found
-
-
-def _client(request: Request) -> str:
-    """Whom the per-client limit counts: the address (uvicorn's proxy headers give the real one)."""
-    return request.client.host if request.client else "unknown"
+    return made_once(request.app.state, "tracking", lambda: _State(request))
 
 
 @router.get("/track", name="track")
@@ -93,7 +79,7 @@ def track_submit(request: Request, no: Annotated[str, Form()] = "", factor: Anno
 
 def _look_up(request: Request, no: str, factor: str) -> Response:
     state = _state(request)
-    found = state.tracker.look_up(_client(request), no, factor)
+    found = state.tracker.look_up(client_address(request), no, factor)
     t = translator(lang_of(request))
     if found.retry_after:
         minutes = max(1, math.ceil(found.retry_after / 60))
