@@ -37,6 +37,7 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DELAYHUB_VAR", str(tmp_path / "var"))
     monkeypatch.delenv("DELAYHUB_DATABASE_URL", raising=False)
     monkeypatch.delenv("DELAYHUB_TODAY", raising=False)
+    monkeypatch.setenv("DELAYHUB_WEB_GC_TUNING", "0")  # many apps in one process: the collector stays as it is
 
 
 def postgres_available() -> bool:
