@@ -3,16 +3,20 @@ and wrk runs read back from the JSON line that ``wrk_report.lua`` prints."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import requests
 import sqlalchemy
@@ -65,6 +69,20 @@ def web_app(env: dict[str, str], workers: int, *extra: str) -> Iterator[str]:
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def run_with_wrk(prefix: str, run: Callable[[str, Path, argparse.Namespace], dict[str, Any]],
+                 args: argparse.Namespace) -> None:
+    """Print, as one JSON line, what ``run`` measures on a scratch database with a scratch folder, both
+    removed afterwards whatever happens; wrk must be installed."""
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed: apt-get install wrk")
+    tmp = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
+    try:
+        with scratch_database(prefix.replace("-", "_")) as url:
+            print(json.dumps(run(url, tmp, args), ensure_ascii=False))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def run_wrk(base: str, script: Path, clients: int, seconds: float, *args: str, threads: int = 2) -> dict:

@@ -26,14 +26,11 @@ import argparse
 import datetime as dt
 import json
 import os
-import shutil
-import sys
-import tempfile
 from pathlib import Path
 
 import sqlalchemy
 import yaml
-from _common import ROOT, run_wrk, scratch_database, web_app
+from _common import ROOT, run_with_wrk, run_wrk, web_app
 
 from delayhub.config import TIMEZONE
 from delayhub.normalise import national_id_check_digit
@@ -145,15 +142,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     args = parser.parse_args()
-    if not shutil.which("wrk"):
-        sys.exit("wrk is not installed: apt-get install wrk")
-
-    tmp = Path(tempfile.mkdtemp(prefix="queue-bench-"))
-    try:
-        with scratch_database("delayhub_bench_queue") as url:
-            print(json.dumps(run(url, tmp, args), ensure_ascii=False))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    run_with_wrk("delayhub-bench-queue", run, args)
 
 
 def run(url: str, tmp: Path, args: argparse.Namespace) -> dict:

@@ -32,13 +32,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import re
-import shutil
 import statistics
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -46,7 +42,7 @@ from urllib.parse import urlencode
 
 import requests
 import sqlalchemy
-from _common import ROOT, run_wrk, scratch_database, web_app
+from _common import ROOT, run_with_wrk, run_wrk, web_app
 
 from delayhub.registry import Registry
 from delayhub.store import HubStore
@@ -226,15 +222,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    if not shutil.which("wrk"):
-        sys.exit("wrk is not installed: apt-get install wrk")
-
-    tmp = Path(tempfile.mkdtemp(prefix="web-pages-bench-"))
-    try:
-        with scratch_database("delayhub_bench_web") as url:
-            print(json.dumps(run(url, tmp, args), ensure_ascii=False))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    run_with_wrk("delayhub-bench-web", run, args)
 
 
 def run(url: str, tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
